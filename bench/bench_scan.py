@@ -1,0 +1,175 @@
+"""Benchmark notion-leakguard against a cat floor and grep on a large real tree.
+
+Run:  python bench/bench_scan.py [PATH ...] [--runs N] [--scanner CMD] [--json]
+
+Default PATHs: this Python's stdlib dir, plus purelib (site-packages) if it is
+not inside stdlib. Each command gets one warm-up pass, then N timed runs taken
+round-robin (floor, grep, ours, floor, ...). Exits non-zero only if a command
+fails; missing the target is reported, not treated as an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import stat
+import statistics
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+TARGET = 1.5
+FLOOR_SCRIPT = 'find "$@" -type f -print0 | xargs -0 cat > /dev/null'
+
+
+@dataclass
+class Result:
+    name: str
+    median_s: float
+    min_s: float
+    max_s: float
+    ratio: float  # median / floor median
+    mb_per_s: float
+
+
+def default_paths() -> list[str]:
+    paths = sysconfig.get_paths()
+    stdlib = Path(paths["stdlib"]).resolve()
+    purelib = Path(paths["purelib"]).resolve()
+    result = [str(stdlib)]
+    if purelib.is_dir() and stdlib not in purelib.parents and purelib != stdlib:
+        result.append(str(purelib))
+    return result
+
+
+def default_scanner() -> list[str]:
+    beside = Path(sys.executable).parent / "notion-leakguard"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("notion-leakguard")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "notion_leakguard"]
+
+
+def tree_size(paths: list[str]) -> tuple[int, int]:
+    """Count regular files and bytes, not following symlinks (like find -type f)."""
+    files = total = 0
+    for root in paths:
+        for dirpath, _dirs, names in os.walk(root, followlinks=False):
+            for name in names:
+                try:
+                    st = os.lstat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    files += 1
+                    total += st.st_size
+    return files, total
+
+
+def run_once(cmd: list[str], capture: bool = False) -> tuple[float, int, bytes]:
+    err = subprocess.PIPE if capture else subprocess.DEVNULL
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err, check=False)
+    except OSError as exc:  # e.g. scanner executable not found
+        sys.exit(f"error: cannot run {shlex.join(cmd)}: {exc}")
+    elapsed = time.perf_counter() - start
+    return elapsed, proc.returncode, proc.stderr or b""
+
+
+def check(name: str, cmd: list[str], code: int, ok: set[int], stderr: bytes) -> None:
+    if code not in ok:
+        print(f"error: {name} exited {code}: {shlex.join(cmd)}", file=sys.stderr)
+        sys.stderr.write(stderr.decode(errors="replace"))
+        sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="trees to scan")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per command")
+    parser.add_argument("--scanner", help="scanner command (split with shlex)")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be >= 1")
+
+    paths: list[str] = args.paths or default_paths()
+    # cat and grep read every file; so must we. An interpreter installed inside a git work
+    # tree that ignores it (pyenv's) would otherwise be skipped as git-ignored.
+    os.environ["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(
+        str(Path(p).resolve().parent) for p in paths
+    )
+    scanner = shlex.split(args.scanner) if args.scanner else default_scanner()
+    # name -> (command, accepted exit codes). xargs returns 123 if some cat
+    # failed (e.g. an unreadable file); grep returns 1 on no match, 2 on such errors.
+    commands: dict[str, tuple[list[str], set[int]]] = {
+        "floor": (["bash", "-c", FLOOR_SCRIPT, "bench", *paths], {0, 123}),
+        "grep": (["grep", "-rF", "-e", "ntn_", "-e", "secret_", *paths], {0, 1, 2}),
+        "ours": ([*scanner, "scan", *paths, "--format", "json", "--output", os.devnull], {0, 1}),
+    }
+
+    files, nbytes = tree_size(paths)
+    mb = nbytes / 1e6
+    if not args.json:
+        print(f"tree: {files} files, {mb:.1f} MB in {' '.join(paths)}")
+        print(f"scanner: {shlex.join(scanner)}; runs: {args.runs}")
+
+    for name, (cmd, ok) in commands.items():  # warm-up: page cache, imports
+        _, code, err = run_once(cmd, capture=True)
+        check(name, cmd, code, ok, err)
+
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, (cmd, ok) in commands.items():
+            elapsed, code, err = run_once(cmd)
+            check(name, cmd, code, ok, err)
+            times[name].append(elapsed)
+
+    floor = statistics.median(times["floor"])
+    results: list[Result] = []
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        ratio = med / floor if floor > 0 else float("inf")
+        rate = mb / med if med > 0 else float("inf")
+        results.append(Result(name, med, min(ts), max(ts), ratio, rate))
+    ours_ratio = results[-1].ratio
+
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "paths": paths,
+                    "files": files,
+                    "bytes": nbytes,
+                    "runs": args.runs,
+                    "scanner": scanner,
+                    "results": [asdict(r) for r in results],
+                    "ours_over_floor": ours_ratio,
+                    "target": TARGET,
+                },
+                indent=2,
+            )
+        )
+        return 0
+
+    print(f"{'name':<6} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} {'MB/s':>9}")
+    for r in results:
+        print(
+            f"{r.name:<6} {r.median_s:>9.3f} {r.min_s:>8.3f} "
+            f"{r.max_s:>8.3f} {r.ratio:>6.2f}x {r.mb_per_s:>9.1f}"
+        )
+    print(f"ours/floor = {ours_ratio:.2f}x (target <= {TARGET}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from notion_leakguard.cli import console_main
+
+console_main()

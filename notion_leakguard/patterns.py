@@ -1,0 +1,108 @@
+"""What a Notion credential looks like. Data only: the scanner and the detect-secrets plugin
+both compile what is defined here, so each format exists exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+HEX = "0123456789abcdef"
+COOKIE_ALPHABET = ALNUM + "-_"
+
+
+@dataclass(frozen=True)
+class TokenFormat:
+    """One credential format.
+
+    ``pattern`` is matched at the start of an anchor. Its group ``prefix`` is the fixed part
+    shown in previews, group ``body`` the secret part; the token is ``prefix`` + ``body``.
+    Every anchor holds a ``_``: the scanner finds candidates in one pass by jumping from one
+    ``_`` to the next, which is many times faster in CPython than an alternation of prefixes.
+    """
+
+    rule: str
+    message: str
+    anchors: tuple[str, ...]
+    pattern: str
+    alphabet: str
+    # The last `random_length` characters of the body are uniformly random in a real token;
+    # the placeholder filter looks only at those (see placeholders.py).
+    random_length: int
+
+
+# Internal integration token, format since September 2024:
+# https://developers.notion.com/docs/authorization (internal integrations) and the
+# "token format" changelog entry of 2024-09-25.
+NOTION_API_TOKEN = TokenFormat(
+    rule="notion-api-token",
+    message="Notion API token",
+    anchors=("ntn_",),
+    pattern=r"(?P<prefix>ntn_)(?P<body>[0-9]{11}[A-Za-z0-9]{35})(?![A-Za-z0-9])",
+    alphabet=ALNUM,
+    random_length=35,
+)
+
+# Internal integration tokens issued before September 2024, and public-integration OAuth
+# client secrets: https://developers.notion.com/docs/authorization
+NOTION_LEGACY_TOKEN = TokenFormat(
+    rule="notion-legacy-token",
+    message="Notion API token (legacy secret_ format)",
+    anchors=("secret_",),
+    pattern=r"(?P<prefix>secret_)(?P<body>[A-Za-z0-9]{43})(?![A-Za-z0-9])",
+    alphabet=ALNUM,
+    random_length=43,
+)
+
+# The browser session cookie `token_v2` that unofficial clients (notion-py, notion-client
+# for JS in cookie mode) ask users to paste. Current cookies carry a percent-encoded
+# `v02:user_token_or_cookies:` prefix.
+NOTION_TOKEN_V2_COOKIE = TokenFormat(
+    rule="notion-token-v2-cookie",
+    message="Notion token_v2 session cookie",
+    anchors=(
+        "v02%3Auser_token_or_cookies%3A",
+        "v02%3auser_token_or_cookies%3a",
+        "v02:user_token_or_cookies:",
+    ),
+    pattern=(
+        r"(?P<prefix>v02(?:%3[Aa]|:)user_token_or_cookies(?:%3[Aa]|:))"
+        r"(?P<body>[A-Za-z0-9_-]{132})(?![A-Za-z0-9_-])"
+    ),
+    alphabet=COOKIE_ALPHABET,
+    random_length=132,
+)
+
+# Older token_v2 cookies: a long lowercase hex string. Only found as the value of a
+# `token_v2` key (cookie header, JSON, env, Python keyword argument).
+NOTION_TOKEN_V2_HEX = TokenFormat(
+    rule="notion-token-v2-cookie",
+    message="Notion token_v2 session cookie",
+    anchors=("token_v2", "TOKEN_V2"),
+    pattern=(
+        r"(?:token_v2|TOKEN_V2)[\"']?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}[\"']?"
+        r"(?P<prefix>)(?P<body>[0-9a-f]{150,1024})(?![0-9A-Za-z])"
+    ),
+    alphabet=HEX,
+    random_length=150,
+)
+
+TOKEN_FORMATS: tuple[TokenFormat, ...] = (
+    NOTION_API_TOKEN,
+    NOTION_LEGACY_TOKEN,
+    NOTION_TOKEN_V2_COOKIE,
+    NOTION_TOKEN_V2_HEX,
+)
+
+# The longest text any pattern can match, and how far before a token the boundary check
+# looks. Streaming scans keep this much context across block edges.
+MAX_MATCH_LENGTH = 1024 + 40
+MAX_LEFT_CONTEXT = 32
+
+# A letter or digit just before a token is still a boundary when it ends one of these
+# escapes: C/JSON/Python string escapes, percent-encoding, ANSI colour codes.
+ESCAPE_BEFORE_TOKEN = (
+    r"(?:\\[nrtfvb0]|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|%[0-9A-Fa-f]{2}|\x1b\[[0-9;]{0,24}m)\Z"
+)
+
+# A line holding one of these is not reported (detect-secrets' marker works too).
+INLINE_ALLOW_MARKERS = (b"notion-leakguard: allow", b"pragma: allowlist secret")

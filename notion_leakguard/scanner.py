@@ -1,0 +1,182 @@
+"""The detection core: bytes in, findings out. No I/O, no git, no mutable state.
+
+One pass of one regular expression jumps from `_` to `_` and keeps the places where a
+known token prefix ends (`ntn_`, `secret_`, ...). Only there does the exact pattern of that
+format run, followed by the boundary and placeholder checks. Lines and columns come from
+counting bytes, so invalid UTF-8, NUL bytes or CRLF elsewhere never move a finding.
+
+Binary data (a NUL byte in the first 8 KiB, git's own test) packs fields without
+separators: a SQLite row stores `notion` right before the token. There a letter before
+the prefix does not disqualify a match; the random body is evidence enough.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from notion_leakguard.findings import Finding, fingerprint, redact
+from notion_leakguard.patterns import (
+    ESCAPE_BEFORE_TOKEN,
+    INLINE_ALLOW_MARKERS,
+    MAX_LEFT_CONTEXT,
+    MAX_MATCH_LENGTH,
+    TOKEN_FORMATS,
+    TokenFormat,
+)
+from notion_leakguard.placeholders import is_placeholder
+
+_BOM = b"\xef\xbb\xbf"
+_ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
+# A match must end this far before a block edge to be judged in that block: the longest
+# match plus the one character its lookahead needs.
+_TAIL = MAX_MATCH_LENGTH + 1
+_BINARY_SNIFF = 8192
+
+
+def _compile_anchors(
+    formats: tuple[TokenFormat, ...],
+) -> tuple[re.Pattern[bytes], dict[str, tuple[TokenFormat, int]]]:
+    alternatives = []
+    groups: dict[str, tuple[TokenFormat, int]] = {}
+    before_underscore = set()
+    for fmt in formats:
+        for anchor in fmt.anchors:
+            head, _, tail = anchor.partition("_")
+            name = f"a{len(groups)}"
+            groups[name] = (fmt, len(head))
+            before_underscore.add(head[-1])
+            alternatives.append(
+                f"(?<={re.escape(head)}_)(?={re.escape(tail)})(?P<{name}>)"
+                if tail
+                else f"(?<={re.escape(head)}_)(?P<{name}>)"
+            )
+    # `_` as the literal first character lets the engine skip ahead with a fast search;
+    # the one-character class is a cheap first filter before the prefix lookbehinds.
+    first = "".join(sorted(re.escape(c) for c in before_underscore))
+    pattern = f"_(?<=[{first}]_)(?:{'|'.join(alternatives)})"
+    return re.compile(pattern.encode()), groups
+
+
+_ANCHORS, _ANCHOR_GROUPS = _compile_anchors(TOKEN_FORMATS)
+_EXACT = {fmt: re.compile(fmt.pattern.encode()) for fmt in TOKEN_FORMATS}
+_ESCAPE_BEFORE = re.compile(ESCAPE_BEFORE_TOKEN.encode())
+
+
+def scan_bytes(data: bytes, path: str) -> list[Finding]:
+    """All findings in one complete file or blob."""
+    return list(scan_blocks((data,), path))
+
+
+def scan_blocks(blocks: Iterable[bytes], path: str) -> Iterator[Finding]:
+    """Findings in a stream given as consecutive blocks, with bounded memory.
+
+    A match is judged in the first buffer that holds it whole, plus the context before it
+    that the boundary check needs; the next buffer starts with that much of this one, so a
+    token across a block edge is found exactly once.
+    """
+    carry = b""
+    buffer_start = 0  # absolute offset of the buffer's first byte
+    done = 0  # absolute offset: matches starting before it were judged
+    line = 1  # line number of the buffer's first byte
+    column = 0  # code points before the buffer's first byte on its line
+    iterator = iter(blocks)
+    upcoming = next(iterator, None)
+    binary = upcoming is not None and b"\0" in upcoming[:_BINARY_SNIFF]
+    while upcoming is not None:
+        block, upcoming = upcoming, next(iterator, None)
+        buffer = carry + block if carry else block
+        final = upcoming is None
+        limit = buffer_start + len(buffer) - (0 if final else _TAIL)
+        if limit > done:
+            yield from _scan_buffer(
+                buffer,
+                path,
+                buffer_start,
+                done - buffer_start,
+                limit - buffer_start,
+                line,
+                column,
+                binary=binary,
+            )
+            done = limit
+        if final:
+            return
+        keep = max(buffer_start, done - MAX_LEFT_CONTEXT) - buffer_start
+        if keep:
+            moved = buffer[:keep]
+            newlines = moved.count(b"\n")
+            if newlines:
+                line += newlines
+                column = _code_points(moved[moved.rfind(b"\n") + 1 :])
+            else:
+                column += _code_points(moved) - (buffer_start == 0 and moved.startswith(_BOM))
+            buffer_start += keep
+        carry = buffer[keep:]
+
+
+def _scan_buffer(
+    buffer: bytes,
+    path: str,
+    buffer_start: int,
+    lo: int,
+    hi: int,
+    first_line: int,
+    first_column: int,
+    *,
+    binary: bool,
+) -> Iterator[Finding]:
+    """Findings whose match starts in buffer[lo:hi]."""
+    cursor, line = 0, first_line
+    for anchor in _ANCHORS.finditer(buffer, lo):
+        name = anchor.lastgroup
+        assert name is not None  # every alternative ends in a named group
+        fmt, head_length = _ANCHOR_GROUPS[name]
+        match_start = anchor.start() - head_length
+        if match_start < lo:
+            continue
+        if match_start >= hi:
+            break
+        match = _EXACT[fmt].match(buffer, match_start)
+        if match is None:
+            continue
+        start = match.start("prefix")
+        if not binary and not _boundary_before(buffer, start):
+            continue
+        prefix = match.group("prefix").decode()
+        body = match.group("body").decode()
+        if is_placeholder(fmt, body):
+            continue
+        line += buffer.count(b"\n", cursor, start)
+        cursor = start
+        line_start = buffer.rfind(b"\n", 0, start) + 1
+        if line_start:
+            column = _code_points(buffer[line_start:start]) + 1
+        else:
+            bom = buffer_start == 0 and buffer.startswith(_BOM)
+            column = first_column + _code_points(buffer[:start]) + 1 - bom
+        line_end = buffer.find(b"\n", start)
+        text = buffer[line_start : line_end if line_end >= 0 else len(buffer)]
+        allowed = any(marker in text for marker in INLINE_ALLOW_MARKERS)
+        yield Finding(
+            rule=fmt.rule,
+            path=path,
+            line=line,
+            column=column,
+            preview=redact(prefix, body),
+            fingerprint=fingerprint(prefix + body),
+            message=fmt.message,
+            suppressed="inline" if allowed else None,
+        )
+
+
+def _boundary_before(buffer: bytes, start: int) -> bool:
+    if start == 0 or buffer[start - 1] not in _ALNUM:
+        return True
+    return _ESCAPE_BEFORE.search(buffer, max(0, start - MAX_LEFT_CONTEXT), start) is not None
+
+
+def _code_points(data: bytes) -> int:
+    """Characters in UTF-8 text (each invalid byte counts as one); safe to split anywhere."""
+    return len(data.translate(None, _UTF8_CONTINUATION))

@@ -1,0 +1,132 @@
+"""Where the bytes come from: which files a scan covers, and reading them in blocks.
+
+Nothing here scans. Inside a git work tree a directory is listed by git (so ignored files
+are skipped the way git skips them); elsewhere it is walked. `.git` is never entered and
+symbolic links met on a walk are not followed; paths named on the command line always are.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from notion_leakguard import git
+from notion_leakguard.errors import LeakguardError
+from notion_leakguard.findings import Skipped
+
+BLOCK_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # what to open
+    display: str  # what to report: POSIX, relative to the working directory
+    follow_symlinks: bool = False
+
+
+def discover(paths: Sequence[str], *, cwd: str) -> Iterator[FileEntry | Skipped]:
+    """The files to scan for PATH arguments (files or directories), lazily, so scanning can
+    start while a large tree is still being listed. A missing path fails at once."""
+    for argument in paths:
+        if not os.path.lexists(os.path.join(cwd, argument)):
+            raise LeakguardError(f"{argument}: no such file or directory")
+    return _discover(paths, cwd)
+
+
+def _discover(paths: Sequence[str], cwd: str) -> Iterator[FileEntry | Skipped]:
+    for argument in paths:
+        full = os.path.join(cwd, argument)
+        display = display_path(full, cwd=cwd)
+        if os.path.isdir(full):
+            yield from _directory(full, display)
+        else:
+            yield FileEntry(full, display, follow_symlinks=True)
+
+
+def display_path(path: str, *, cwd: str) -> str:
+    relative = os.path.relpath(path, cwd)
+    return relative.replace(os.sep, "/") if os.sep != "/" else relative
+
+
+def _join(display: str, name: str) -> str:
+    return name if display == "." else f"{display}/{name}"
+
+
+def _directory(directory: str, display: str) -> Iterator[FileEntry | Skipped]:
+    if git.work_tree_root(directory) is None:
+        yield from _walk(directory, display)
+        return
+    for name in git.listed_files(directory):
+        full = os.path.join(directory, name)
+        shown = _join(display, name)
+        try:
+            info = os.lstat(full)
+        except FileNotFoundError:
+            continue  # deleted in the work tree but still in the index: nothing to read
+        except OSError as error:
+            yield Skipped(shown, error.strerror or str(error))
+            continue
+        if stat.S_ISREG(info.st_mode):
+            yield FileEntry(full, shown)
+        elif stat.S_ISDIR(info.st_mode):
+            yield from _directory(full, shown)  # a submodule: its own repository
+        elif not stat.S_ISLNK(info.st_mode):
+            yield Skipped(shown, "not a regular file")
+
+
+def _walk(directory: str, display: str) -> Iterator[FileEntry | Skipped]:
+    try:
+        with os.scandir(directory) as entries:
+            children = sorted(entries, key=lambda entry: entry.name)
+    except OSError as error:
+        yield Skipped(display, error.strerror or str(error))
+        return
+    for entry in children:
+        shown = _join(display, entry.name)
+        try:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != ".git":
+                    yield from _walk(entry.path, shown)
+            elif entry.is_file(follow_symlinks=False):
+                yield FileEntry(entry.path, shown)
+            elif entry.name != ".git":
+                yield Skipped(shown, "not a regular file")
+        except OSError as error:
+            yield Skipped(shown, error.strerror or str(error))
+
+
+def read_blocks(entry: FileEntry, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """The file's bytes in blocks. Raises OSError, or IsADirectoryError-like errors, when the
+    file cannot be read; opening never blocks on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not entry.follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(entry.path, flags)
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "not a regular file")
+        # Ask for the expected size (plus one byte to see the end): os.read allocates what
+        # it is asked for, and a block-sized buffer per small file costs more than the scan.
+        size = min(info.st_size + 1, block_size)
+        while True:
+            block = os.read(descriptor, size)
+            if not block:
+                return
+            yield block
+            size = block_size
+    finally:
+        os.close(descriptor)
+
+
+def read_stream(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    while True:
+        block = stream.read(block_size)
+        if not block:
+            return
+        yield block
