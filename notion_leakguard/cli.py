@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import click
 
-from notion_leakguard import __version__, engine, sources
+from notion_leakguard import __version__, engine, envfiles, hookinstall, sources, staged
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import ScanResult, merge
-from notion_leakguard.reporters import FORMATS, render
+from notion_leakguard.reporters import FORMATS, SCAN_ADVICE, STAGED_ADVICE, render
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -23,31 +23,47 @@ def cli() -> None:
     """Find Notion API credentials before they reach git."""
 
 
+def _format_options(command: Callable[..., int]) -> Callable[..., int]:
+    command = click.option(
+        "--output", type=click.Path(dir_okay=False), help="Write the report to FILE, not stdout."
+    )(command)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Report format.",
+    )(command)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Report format.",
+    "--staged",
+    is_flag=True,
+    help="Scan the lines staged for commit in the current repository instead of PATHs.",
 )
-@click.option(
-    "--output", type=click.Path(dir_okay=False), help="Write the report to FILE, not stdout."
-)
+@_format_options
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
     help="Worker processes for large scans.  [default: number of CPUs]",
 )
-def scan(paths: tuple[str, ...], fmt: str, output: str | None, jobs: int | None) -> int:
+def scan(
+    paths: tuple[str, ...], staged: bool, fmt: str, output: str | None, jobs: int | None
+) -> int:
     """Scan files and directories (default: .) for Notion credentials; - reads stdin.
 
-    Inside a git repository, files git ignores are skipped when a directory is walked.
+    Inside a git repository, files git ignores are skipped when a directory is walked, and
+    dotenv files that git tracks or does not ignore are reported.
     """
-    result = scan_paths(paths or (".",), cwd=os.getcwd(), jobs=jobs)
-    return report(result, fmt=fmt, output=output)
+    cwd = os.getcwd()
+    if staged:
+        if paths:
+            raise click.UsageError("--staged scans the index; it takes no PATH")
+        return report(scan_staged(cwd), fmt=fmt, output=output, advice=STAGED_ADVICE)
+    return report(scan_paths(paths or (".",), cwd=cwd, jobs=jobs), fmt=fmt, output=output)
 
 
 def scan_paths(paths: Sequence[str], *, cwd: str, jobs: int | None = None) -> ScanResult:
@@ -59,18 +75,79 @@ def scan_paths(paths: Sequence[str], *, cwd: str, jobs: int | None = None) -> Sc
     return merge(results)
 
 
-def report(result: ScanResult, *, fmt: str, output: str | None) -> int:
+def scan_staged(cwd: str) -> ScanResult:
+    """Added lines of the staged changes, and staged dotenv files; paths from the root."""
+    changes = staged.staged_changes(cwd)
+    dotenv = [
+        envfiles.file_finding(envfiles.TRACKED, path)
+        for path in changes.paths
+        if envfiles.is_dotenv(path) and not envfiles.is_template(path)
+    ]
+    return merge(
+        [
+            engine.scan_chunks(changes.chunks),
+            ScanResult(tuple(dotenv), files_scanned=len(changes.paths)),
+        ]
+    )
+
+
+@cli.command("check-env")
+@click.option("--fix", is_flag=True, help="Add what is missing to the root .gitignore.")
+@_format_options
+def check_env(fix: bool, fmt: str, output: str | None) -> int:
+    """Dotenv hygiene for the current repository.
+
+    Reports dotenv files that no ignore rule covers and dotenv files git tracks or has
+    staged. With --fix, appends the missing rules to the root .gitignore (exit 1 when it
+    changed it, as pre-commit fixers do); tracked files are never untracked for you.
+    """
+    cwd = os.getcwd()
+    if not fix:
+        findings = envfiles.check_repository(cwd)
+        return report(ScanResult(tuple(findings)), fmt=fmt, output=output)
+    result = envfiles.fix_repository(cwd)
+    if result.added:
+        click.echo(
+            f"notion-leakguard: {result.gitignore}: added {', '.join(result.added)}", err=True
+        )
+    code = report(ScanResult(result.remaining), fmt=fmt, output=output)
+    return EXIT_FINDINGS if result.added else code
+
+
+@cli.command("install-hook")
+@click.option(
+    "--force", is_flag=True, help="Replace a pre-commit hook notion-leakguard did not write."
+)
+@click.option("--uninstall", is_flag=True, help="Remove the hook, if notion-leakguard wrote it.")
+def install_hook(force: bool, uninstall: bool) -> int:
+    """Install a plain git pre-commit hook that runs `scan --staged` (honours core.hooksPath).
+
+    For repositories that do not use the pre-commit framework. Set SKIP=notion-leakguard to
+    skip it once.
+    """
+    cwd = os.getcwd()
+    if uninstall:
+        removed = hookinstall.uninstall(cwd)
+        click.echo(f"removed {removed}" if removed else "no notion-leakguard hook installed")
+        return EXIT_CLEAN
+    click.echo(f"installed {hookinstall.install(cwd, force=force)}")
+    return EXIT_CLEAN
+
+
+def report(result: ScanResult, *, fmt: str, output: str | None, advice: str = SCAN_ADVICE) -> int:
     for skipped in result.skipped:
         click.echo(
             f"notion-leakguard: warning: {skipped.display}: {skipped.reason}; skipped", err=True
         )
+    for note in result.notes:
+        click.echo(f"notion-leakguard: note: {note.text}", err=True)
     if output is None:
         color = fmt == "text" and _wants_color(sys.stdout)
-        click.echo(render(result, fmt, color=color), nl=False, color=color)
+        click.echo(render(result, fmt, color=color, advice=advice), nl=False, color=color)
     else:
         try:
             with open(output, "w", encoding="utf-8") as stream:
-                stream.write(render(result, fmt))
+                stream.write(render(result, fmt, advice=advice))
         except OSError as error:
             raise LeakguardError(f"cannot write {output}: {error.strerror}") from None
     return EXIT_FINDINGS if result.reported else EXIT_CLEAN

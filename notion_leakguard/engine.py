@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from notion_leakguard.findings import Finding, ScanResult, Skipped, merge
+from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
 from notion_leakguard.scanner import scan_blocks
-from notion_leakguard.sources import FileEntry, read_blocks
+from notion_leakguard.sources import FileEntry, Item, read_blocks
+from notion_leakguard.staged import Chunk
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
@@ -28,9 +29,18 @@ def scan_blocks_of(blocks: Iterable[bytes], display: str) -> ScanResult:
     return ScanResult(tuple(scan_blocks(blocks, display)), files_scanned=1)
 
 
-def scan_files(items: Iterable[FileEntry | Skipped], *, jobs: int | None = None) -> ScanResult:
-    """Scan files as `items` yields them; a large set is spread over worker processes while
-    the rest of it is still being listed."""
+def scan_chunks(chunks: Iterable[Chunk]) -> ScanResult:
+    findings = [
+        finding
+        for chunk in chunks
+        for finding in scan_blocks((chunk.data,), chunk.path, first_line=chunk.first_line)
+    ]
+    return merge([ScanResult(tuple(findings))])
+
+
+def scan_files(items: Iterable[Item], *, jobs: int | None = None) -> ScanResult:
+    """Scan files as `items` yields them (passing on what discovery found by itself); a
+    large set is spread over worker processes while the rest is still being listed."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     pending = iter(items)
     head = list(islice(pending, PARALLEL_MIN_FILES))
@@ -55,15 +65,22 @@ def _pool_context() -> BaseContext:
     return multiprocessing.get_context()
 
 
-def _scan_batch(items: Sequence[FileEntry | Skipped]) -> ScanResult:
+def _scan_batch(items: Sequence[Item]) -> ScanResult:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
+    notes: list[Note] = []
+    scanned = 0
     for item in items:
-        if isinstance(item, Skipped):
+        if isinstance(item, FileEntry):
+            try:
+                findings.extend(scan_blocks(read_blocks(item), item.display))
+                scanned += 1
+            except OSError as error:
+                skipped.append(Skipped(item.display, error.strerror or str(error)))
+        elif isinstance(item, Finding):
+            findings.append(item)
+        elif isinstance(item, Skipped):
             skipped.append(item)
-            continue
-        try:
-            findings.extend(scan_blocks(read_blocks(item), item.display))
-        except OSError as error:
-            skipped.append(Skipped(item.display, error.strerror or str(error)))
-    return ScanResult(tuple(findings), tuple(skipped), len(items) - len(skipped))
+        else:
+            notes.append(item)
+    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes))

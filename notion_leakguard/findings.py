@@ -45,10 +45,18 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something the user should know that is neither a finding nor a skipped file."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ScanResult:
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...] = ()
     files_scanned: int = 0
+    notes: tuple[Note, ...] = ()
 
     @property
     def reported(self) -> tuple[Finding, ...]:
@@ -62,10 +70,12 @@ class ScanResult:
 def merge(results: Iterable[ScanResult]) -> ScanResult:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
+    notes: list[Note] = []
     scanned = 0
     for result in results:
         findings.extend(result.findings)
         skipped.extend(result.skipped)
+        notes.extend(n for n in result.notes if n not in notes)
         scanned += result.files_scanned
     findings.sort(key=lambda f: f.sort_key)
-    return ScanResult(tuple(findings), tuple(skipped), scanned)
+    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes))

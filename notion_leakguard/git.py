@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from notion_leakguard.errors import LeakguardError
 
@@ -12,7 +13,9 @@ from notion_leakguard.errors import LeakguardError
 _NEUTRAL = ("-c", "core.quotepath=false", "-c", "color.ui=false")
 
 
-def run(args: Sequence[str], *, cwd: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def run(
+    args: Sequence[str], *, cwd: str, check: bool = True, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     try:
@@ -20,7 +23,8 @@ def run(args: Sequence[str], *, cwd: str, check: bool = True) -> subprocess.Comp
             ["git", *_NEUTRAL, *args],
             cwd=cwd,
             env=env,
-            stdin=subprocess.DEVNULL,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
             check=False,
         )
@@ -29,8 +33,7 @@ def run(args: Sequence[str], *, cwd: str, check: bool = True) -> subprocess.Comp
     except OSError as error:
         raise LeakguardError(f"could not run git: {error.strerror}") from None
     if check and result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"
-        raise LeakguardError(f"git {args[0]} failed: {message}")
+        raise LeakguardError(f"git {args[0]} failed: {_stderr(result)}")
     return result
 
 
@@ -45,9 +48,92 @@ def work_tree_root(directory: str) -> str | None:
     return os.fsdecode(result.stdout.rstrip(b"\n")) or None
 
 
-def listed_files(directory: str) -> list[str]:
-    """Files below `directory` that git does not ignore (tracked or untracked), relative to it."""
+@dataclass(frozen=True)
+class ListedFile:
+    path: str  # relative to the directory git listed
+    tracked: bool  # in the index (committed or staged), as opposed to untracked
+
+
+def listed_files(directory: str) -> list[ListedFile]:
+    """Files below `directory` that git does not ignore: tracked ones and untracked ones.
+    Directories git ignores wholesale (node_modules) are not even read."""
     out = run(
-        ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=directory
+        ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"], cwd=directory
     ).stdout
-    return list(dict.fromkeys(os.fsdecode(name) for name in out.split(b"\0") if name))
+    listed: dict[str, bool] = {}
+    for record in out.split(b"\0"):
+        if record:
+            tag, name = record[:1], os.fsdecode(record[2:])
+            listed[name] = listed.get(name, False) or tag != b"?"
+    return [ListedFile(name, tracked) for name, tracked in listed.items()]
+
+
+def ignored(paths: Sequence[str], *, cwd: str) -> set[str]:
+    """Those of `paths` that an ignore rule covers, whether or not git tracks them."""
+    if not paths:
+        return set()
+    result = run(
+        ["check-ignore", "--no-index", "--stdin", "-z"],
+        cwd=cwd,
+        check=False,
+        stdin=b"".join(os.fsencode(p) + b"\0" for p in paths),
+    )
+    if result.returncode not in (0, 1):  # 1: none of them is ignored
+        raise LeakguardError(f"git check-ignore failed: {_stderr(result)}")
+    return {os.fsdecode(name) for name in result.stdout.split(b"\0") if name}
+
+
+def top_level(cwd: str) -> str:
+    """The root of the work tree holding `cwd`; LeakguardError when there is none."""
+    root = work_tree_root(cwd)
+    if root is None:
+        run(["--version"], cwd=cwd)  # raises the clearer error when git itself is missing
+        raise LeakguardError("not inside a git work tree")
+    return root
+
+
+def hooks_dir(cwd: str) -> str:
+    """Where git looks for hooks, honouring core.hooksPath."""
+    out = run(["rev-parse", "--git-path", "hooks"], cwd=cwd).stdout
+    return os.path.join(cwd, os.fsdecode(out.rstrip(b"\n")))
+
+
+def staged_diff(cwd: str) -> bytes:
+    """The staged changes as `--raw` records, then a patch of added lines (no context).
+
+    Every option that user configuration could change is set: external diff drivers,
+    textconv, colour, prefixes, rename detection, order file and `diff.relative`. Binary
+    files are diffed as text so that their added bytes are scanned too. `git diff --cached`
+    needs no HEAD, so this works before the first commit.
+    """
+    result = run(
+        [
+            "diff",
+            "--cached",
+            "--raw",
+            "--patch",
+            "-z",
+            "--unified=0",
+            "--no-abbrev",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            "--text",
+            "--find-renames",
+            "--no-relative",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            "-O/dev/null",
+            "--ignore-submodules=none",
+        ],
+        cwd=cwd,
+        check=False,
+    )
+    if result.returncode != 0:
+        top_level(cwd)  # the usual cause: not a repository
+        raise LeakguardError(f"git diff --cached failed: {_stderr(result)}")
+    return result.stdout
+
+
+def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
+    return result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"

@@ -4,16 +4,18 @@ nothing rendered here can show a full token."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 from urllib.parse import quote
 
 from notion_leakguard import __version__
+from notion_leakguard.envfiles import NOT_IGNORED, TRACKED
 from notion_leakguard.findings import Finding, ScanResult
 from notion_leakguard.rules import RULES
 
 FORMATS = ("text", "json", "sarif")
 
-ADVICE = """\
+SCAN_ADVICE = """\
 What to do now:
   1. Remove the key from the file. Keep it in an environment variable, or in a .env file
      that .gitignore covers, and read it from there.
@@ -23,11 +25,21 @@ What to do now:
      log on Enterprise plans) for anything done with the key.
 """
 
+STAGED_ADVICE = """\
+Commit refused: a Notion key is about to be committed. What to do now:
+  1. Unstage the file (git restore --staged -- FILE) and remove the key from it. Keep the
+     key in an environment variable, or in a .env file that .gitignore covers.
+  2. Stage the file again and commit.
+  3. If the key was ever pushed or shared, rotate it: in Notion open Settings > Connections >
+     Develop or manage integrations, pick the integration and press Refresh next to its
+     secret; then review recent activity in the workspace.
+"""
+
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _INFORMATION_URI = "https://pypi.org/project/notion-leakguard/"
 
 
-def render(result: ScanResult, fmt: str, *, color: bool = False, advice: str = ADVICE) -> str:
+def render(result: ScanResult, fmt: str, *, color: bool = False, advice: str = SCAN_ADVICE) -> str:
     if fmt == "json":
         return render_json(result)
     if fmt == "sarif":
@@ -35,33 +47,58 @@ def render(result: ScanResult, fmt: str, *, color: bool = False, advice: str = A
     return render_text(result, color=color, advice=advice)
 
 
-def render_text(result: ScanResult, *, color: bool = False, advice: str = ADVICE) -> str:
+def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_ADVICE) -> str:
+    """One line per finding, a summary, then once what to do (`advice` for tokens)."""
+
     def paint(text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
-    lines = [
-        f"{paint(f.path, '1')}:{f.line}:{f.column}: {paint(f.rule, '31')} {f.preview}"
-        for f in result.reported
-    ]
+    lines = []
+    for f in result.reported:
+        rule = paint(f.rule, "31")
+        if f.line:
+            lines.append(f"{paint(f.path, '1')}:{f.line}:{f.column}: {rule} {f.preview}")
+        else:
+            lines.append(f"{paint(f.path, '1')}: {rule} ({f.message})")
     lines.append(_summary(result))
-    if result.reported:
+    tokens = [f for f in result.reported if f.line]
+    if tokens:
         lines += ["", advice.rstrip("\n")]
+    if len(tokens) < len(result.reported):
+        lines += ["", _env_advice(result.reported)]
     return "\n".join(lines) + "\n"
 
 
 def _summary(result: ScanResult) -> str:
-    reported = result.reported
-    files = len({f.path for f in reported})
-    text = (
-        f"{len(reported)} Notion credential{'s' * (len(reported) != 1)} found in "
-        f"{files} file{'s' * (files != 1)}"
-        if reported
-        else "No Notion credentials found"
-    )
-    suppressed = len(result.suppressed)
-    if suppressed:
-        text += f" ({suppressed} suppressed by inline allow markers)"
+    tokens = [f for f in result.reported if f.line]
+    dotenv = {f.path for f in result.reported if not f.line}
+    files = len({f.path for f in tokens})
+    parts = []
+    if tokens or not dotenv:
+        parts.append(
+            f"{len(tokens)} Notion credential{'s' * (len(tokens) != 1)} found in "
+            f"{files} file{'s' * (files != 1)}"
+            if tokens
+            else "No Notion credentials found"
+        )
+    if dotenv:
+        parts.append(f"{len(dotenv)} dotenv file{'s' * (len(dotenv) != 1)} not kept out of git")
+    text = "; ".join(parts)
+    if result.suppressed:
+        text += f" ({len(result.suppressed)} suppressed by inline allow markers)"
     return text + "."
+
+
+def _env_advice(findings: tuple[Finding, ...]) -> str:
+    lines = ["Dotenv files hold keys and belong outside git:"]
+    if any(f.rule == NOT_IGNORED for f in findings):
+        lines.append("  - Cover them with .gitignore: run  notion-leakguard check-env --fix")
+    tracked = sorted({f.path for f in findings if f.rule == TRACKED})
+    if tracked:
+        lines.append("  - Stop tracking them (the files stay on disk), then commit:")
+        lines += [f"      git rm --cached -- {shlex.quote(path)}" for path in tracked]
+        lines.append("    Keys ever committed in them stay in git history: rotate them.")
+    return "\n".join(lines)
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
@@ -95,7 +132,7 @@ def render_sarif(result: ScanResult) -> str:
             "name": rule.name,
             "shortDescription": {"text": rule.description.split(". ")[0].rstrip(".") + "."},
             "fullDescription": {"text": rule.description},
-            "help": {"text": ADVICE},
+            "help": {"text": SCAN_ADVICE},
             "defaultConfiguration": {"level": "error"},
             "properties": {"tags": ["security", "secrets"], "security-severity": "9.0"},
         }

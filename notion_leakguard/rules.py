@@ -29,6 +29,16 @@ RULES: tuple[Rule, ...] = (
         "NotionTokenV2Cookie",
         "A Notion token_v2 browser session cookie: full access to the user's account.",
     ),
+    Rule(
+        "env-file-not-ignored",
+        "EnvFileNotIgnored",
+        "A dotenv file that no git ignore rule covers: the next `git add .` commits its keys.",
+    ),
+    Rule(
+        "env-file-tracked",
+        "EnvFileTracked",
+        "A dotenv file that git tracks or that is staged for commit: its keys are in git.",
+    ),
 )
 
 RULES_BY_ID = {rule.id: rule for rule in RULES}

@@ -64,12 +64,13 @@ _EXACT = {fmt: re.compile(fmt.pattern.encode()) for fmt in TOKEN_FORMATS}
 _ESCAPE_BEFORE = re.compile(ESCAPE_BEFORE_TOKEN.encode())
 
 
-def scan_bytes(data: bytes, path: str) -> list[Finding]:
-    """All findings in one complete file or blob."""
-    return list(scan_blocks((data,), path))
+def scan_bytes(data: bytes, path: str, *, first_line: int = 1) -> list[Finding]:
+    """All findings in one complete file or blob, or in a chunk of one that starts at
+    `first_line` (and at the start of that line)."""
+    return list(scan_blocks((data,), path, first_line=first_line))
 
 
-def scan_blocks(blocks: Iterable[bytes], path: str) -> Iterator[Finding]:
+def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> Iterator[Finding]:
     """Findings in a stream given as consecutive blocks, with bounded memory.
 
     A match is judged in the first buffer that holds it whole, plus the context before it
@@ -79,11 +80,12 @@ def scan_blocks(blocks: Iterable[bytes], path: str) -> Iterator[Finding]:
     carry = b""
     buffer_start = 0  # absolute offset of the buffer's first byte
     done = 0  # absolute offset: matches starting before it were judged
-    line = 1  # line number of the buffer's first byte
-    column = 0  # code points before the buffer's first byte on its line
+    line = first_line  # line number of the buffer's first byte
+    column = 0  # code points before the buffer's first byte on its line (a BOM is none)
     iterator = iter(blocks)
     upcoming = next(iterator, None)
     binary = upcoming is not None and b"\0" in upcoming[:_BINARY_SNIFF]
+    bom = first_line == 1 and upcoming is not None and upcoming.startswith(_BOM)
     while upcoming is not None:
         block, upcoming = upcoming, next(iterator, None)
         buffer = carry + block if carry else block
@@ -97,7 +99,7 @@ def scan_blocks(blocks: Iterable[bytes], path: str) -> Iterator[Finding]:
                 done - buffer_start,
                 limit - buffer_start,
                 line,
-                column,
+                column - (bom and buffer_start == 0),
                 binary=binary,
             )
             done = limit
@@ -111,7 +113,7 @@ def scan_blocks(blocks: Iterable[bytes], path: str) -> Iterator[Finding]:
                 line += newlines
                 column = _code_points(moved[moved.rfind(b"\n") + 1 :])
             else:
-                column += _code_points(moved) - (buffer_start == 0 and moved.startswith(_BOM))
+                column += _code_points(moved) - (bom and buffer_start == 0)
             buffer_start += keep
         carry = buffer[keep:]
 
@@ -154,8 +156,7 @@ def _scan_buffer(
         if line_start:
             column = _code_points(buffer[line_start:start]) + 1
         else:
-            bom = buffer_start == 0 and buffer.startswith(_BOM)
-            column = first_column + _code_points(buffer[:start]) + 1 - bom
+            column = first_column + _code_points(buffer[:start]) + 1
         line_end = buffer.find(b"\n", start)
         text = buffer[line_start : line_end if line_end >= 0 else len(buffer)]
         allowed = any(marker in text for marker in INLINE_ALLOW_MARKERS)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, replace
+from typing import BinaryIO, Union
 
-from notion_leakguard import git
+from notion_leakguard import envfiles, git
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import Skipped
+from notion_leakguard.findings import Finding, Note, Skipped
 
 BLOCK_SIZE = 1 << 20
 
@@ -27,7 +27,16 @@ class FileEntry:
     follow_symlinks: bool = False
 
 
-def discover(paths: Sequence[str], *, cwd: str) -> Iterator[FileEntry | Skipped]:
+# What discovery yields: files to scan, and what it found out by itself (dotenv hygiene
+# findings, unreadable paths, notes).
+Item = Union[FileEntry, Finding, Skipped, Note]
+
+OUTSIDE_GIT_NOTE = Note(
+    "dotenv files found outside a git repository: whether git would ignore them was not checked"
+)
+
+
+def discover(paths: Sequence[str], *, cwd: str) -> Iterator[Item]:
     """The files to scan for PATH arguments (files or directories), lazily, so scanning can
     start while a large tree is still being listed. A missing path fails at once."""
     for argument in paths:
@@ -36,7 +45,7 @@ def discover(paths: Sequence[str], *, cwd: str) -> Iterator[FileEntry | Skipped]
     return _discover(paths, cwd)
 
 
-def _discover(paths: Sequence[str], cwd: str) -> Iterator[FileEntry | Skipped]:
+def _discover(paths: Sequence[str], cwd: str) -> Iterator[Item]:
     for argument in paths:
         full = os.path.join(cwd, argument)
         display = display_path(full, cwd=cwd)
@@ -55,13 +64,16 @@ def _join(display: str, name: str) -> str:
     return name if display == "." else f"{display}/{name}"
 
 
-def _directory(directory: str, display: str) -> Iterator[FileEntry | Skipped]:
+def _directory(directory: str, display: str) -> Iterator[Item]:
     if git.work_tree_root(directory) is None:
         yield from _walk(directory, display)
         return
-    for name in git.listed_files(directory):
-        full = os.path.join(directory, name)
-        shown = _join(display, name)
+    listed = git.listed_files(directory)
+    for finding in envfiles.hygiene_findings(listed, cwd=directory):
+        yield replace(finding, path=_join(display, finding.path))
+    for item in listed:
+        full = os.path.join(directory, item.path)
+        shown = _join(display, item.path)
         try:
             info = os.lstat(full)
         except FileNotFoundError:
@@ -77,7 +89,7 @@ def _directory(directory: str, display: str) -> Iterator[FileEntry | Skipped]:
             yield Skipped(shown, "not a regular file")
 
 
-def _walk(directory: str, display: str) -> Iterator[FileEntry | Skipped]:
+def _walk(directory: str, display: str) -> Iterator[Item]:
     try:
         with os.scandir(directory) as entries:
             children = sorted(entries, key=lambda entry: entry.name)
@@ -94,6 +106,8 @@ def _walk(directory: str, display: str) -> Iterator[FileEntry | Skipped]:
                     yield from _walk(entry.path, shown)
             elif entry.is_file(follow_symlinks=False):
                 yield FileEntry(entry.path, shown)
+                if envfiles.is_dotenv(entry.name):
+                    yield OUTSIDE_GIT_NOTE
             elif entry.name != ".git":
                 yield Skipped(shown, "not a regular file")
         except OSError as error:

@@ -1,0 +1,173 @@
+"""Dotenv hygiene: what counts as a dotenv file, whether git ignores or tracks it, and the
+.gitignore lines that would keep it out of git.
+
+Keys belong in environment variables or in a dotenv file that git ignores and does not
+track. Templates (`.env.example`, ...) are meant to be committed and need no ignore rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from notion_leakguard import git
+from notion_leakguard.errors import LeakguardError
+from notion_leakguard.findings import Finding
+from notion_leakguard.git import ListedFile
+
+TEMPLATE_WORDS = ("example", "sample", "template", "dist", "defaults")
+
+NOT_IGNORED = "env-file-not-ignored"
+TRACKED = "env-file-tracked"
+MESSAGES = {
+    NOT_IGNORED: "dotenv file that no .gitignore rule covers",
+    TRACKED: "dotenv file tracked by git or staged for commit",
+}
+
+
+def is_dotenv(path: str) -> bool:
+    """`.env`, `.env.<anything>`, `<name>.env` and `.envrc` (a file, by its name)."""
+    name = posixpath.basename(path)
+    return (
+        name in (".env", ".envrc")
+        or name.startswith(".env.")
+        or (name.endswith(".env") and len(name) > len(".env"))
+    )
+
+
+def is_template(path: str) -> bool:
+    name = posixpath.basename(path)
+    if name.startswith(".env."):
+        return name.rsplit(".", 1)[-1] in TEMPLATE_WORDS
+    if name.endswith(".env"):
+        return name[: -len(".env")] in TEMPLATE_WORDS
+    return False
+
+
+def file_finding(rule: str, path: str) -> Finding:
+    """A finding about a whole file: line 0, no preview; fingerprinted by rule and path."""
+    digest = hashlib.sha256(f"{rule}\0{path}".encode()).hexdigest()
+    return Finding(
+        rule=rule,
+        path=path,
+        line=0,
+        column=0,
+        preview="",
+        fingerprint=f"sha256:{digest}",
+        message=MESSAGES[rule],
+    )
+
+
+def hygiene(
+    listed: Iterable[ListedFile], *, ignored_tracked: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """(rule, path) for each problem among files git listed (tracked, or untracked and not
+    ignored). `ignored_tracked`: tracked dotenv files that an ignore rule does cover."""
+    covered = set(ignored_tracked)
+    problems = []
+    for item in listed:
+        if not is_dotenv(item.path) or is_template(item.path):
+            continue
+        if item.tracked:
+            problems.append((TRACKED, item.path))
+        if item.path not in covered:
+            problems.append((NOT_IGNORED, item.path))
+    return problems
+
+
+def hygiene_findings(listed: Sequence[ListedFile], *, cwd: str) -> list[Finding]:
+    """Findings for the dotenv files among those git listed in `cwd` (paths as listed)."""
+    tracked = [
+        f.path for f in listed if f.tracked and is_dotenv(f.path) and not is_template(f.path)
+    ]
+    covered = git.ignored(tracked, cwd=cwd)
+    return [file_finding(rule, path) for rule, path in hygiene(listed, ignored_tracked=covered)]
+
+
+def ignore_patterns(paths: Iterable[str], templates: Sequence[str]) -> list[str]:
+    """The .gitignore lines that cover `paths`, plus `!` exceptions for the templates among
+    `templates` that a new pattern would otherwise catch."""
+    patterns: list[str] = []
+    for path in paths:
+        name = posixpath.basename(path)
+        if name.startswith(".env."):
+            pattern = ".env.*"
+        elif name.endswith(".env") and name != ".env":
+            pattern = "*.env"
+        else:
+            pattern = name
+        if pattern not in patterns:
+            patterns.append(pattern)
+    exceptions = []
+    for template in templates:
+        name = posixpath.basename(template)
+        caught = (".env.*" in patterns and name.startswith(".env.")) or (
+            "*.env" in patterns and name.endswith(".env")
+        )
+        if caught and f"!{name}" not in exceptions:
+            exceptions.append(f"!{name}")
+    return patterns + exceptions
+
+
+def append_lines(text: str, lines: Sequence[str]) -> str:
+    """`text` (a .gitignore) with `lines` appended, keeping its line ending style and
+    ending in a newline."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if text and not text.endswith("\n"):
+        text += newline
+    block = ["# Dotenv files hold keys: keep them out of git (notion-leakguard check-env --fix)"]
+    return text + newline.join([*block, *lines]) + newline
+
+
+def check_repository(cwd: str) -> list[Finding]:
+    """Hygiene findings for the whole repository holding `cwd`, paths relative to `cwd`."""
+    root = git.top_level(cwd)
+    return _relative(hygiene_findings(git.listed_files(root), cwd=root), root=root, cwd=cwd)
+
+
+@dataclass(frozen=True)
+class Fix:
+    added: tuple[str, ...]  # lines appended to the root .gitignore (none: nothing to do)
+    gitignore: str
+    remaining: tuple[Finding, ...]  # what --fix cannot mend: tracked files, nested negations
+
+
+def fix_repository(cwd: str) -> Fix:
+    """Append to the root .gitignore what the untracked dotenv files need, then check again."""
+    root = git.top_level(cwd)
+    listed = git.listed_files(root)
+    problems = hygiene(listed, ignored_tracked=git.ignored(_tracked_dotenv(listed), cwd=root))
+    exposed = [path for rule, path in problems if rule == NOT_IGNORED]
+    templates = [f.path for f in listed if is_dotenv(f.path) and is_template(f.path)]
+    added = ignore_patterns(exposed, templates) if exposed else []
+    gitignore = os.path.join(root, ".gitignore")
+    if added:
+        try:
+            with open(gitignore, "rb") as stream:
+                text = stream.read().decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            text = ""
+        except OSError as error:
+            raise LeakguardError(f"cannot read {gitignore}: {error.strerror}") from None
+        try:
+            with open(gitignore, "wb") as stream:
+                stream.write(append_lines(text, added).encode("utf-8", "surrogateescape"))
+        except OSError as error:
+            raise LeakguardError(f"cannot write {gitignore}: {error.strerror}") from None
+    remaining = check_repository(cwd)
+    return Fix(tuple(added), os.path.relpath(gitignore, cwd), tuple(remaining))
+
+
+def _tracked_dotenv(listed: Sequence[ListedFile]) -> list[str]:
+    return [f.path for f in listed if f.tracked and is_dotenv(f.path) and not is_template(f.path)]
+
+
+def _relative(findings: Iterable[Finding], *, root: str, cwd: str) -> list[Finding]:
+    result = []
+    for finding in findings:
+        path = os.path.relpath(os.path.join(root, finding.path), cwd).replace(os.sep, "/")
+        result.append(replace(finding, path=path))
+    return result

@@ -1,0 +1,122 @@
+"""The staged changes as a source: the lines each commit would add, with their line numbers
+in the staged version of the file, read from the index (never from the work tree)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from notion_leakguard import git
+from notion_leakguard.errors import LeakguardError
+
+_HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_SUBMODULE_MODE = b"160000"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive added lines of one file, joined by newlines."""
+
+    path: str  # relative to the repository root, POSIX
+    first_line: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class StagedChanges:
+    chunks: tuple[Chunk, ...]
+    paths: tuple[str, ...]  # every path the commit adds or changes (not deletions)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: str
+    status: str
+    submodule: bool
+
+
+def staged_changes(cwd: str) -> StagedChanges:
+    return parse(git.staged_diff(cwd))
+
+
+def parse(output: bytes) -> StagedChanges:
+    """Parse `git diff --cached --raw --patch -z --unified=0` (see git.staged_diff)."""
+    entries, patch = _raw_entries(output)
+    sections = _sections(patch)
+    expected = sum({"T": 2, "U": 0}.get(e.status, 1) for e in entries)
+    if len(sections) != expected:
+        raise LeakguardError(
+            f"unexpected output from git diff: {len(sections)} patches for {expected} changes"
+        )
+    chunks: list[Chunk] = []
+    index = 0
+    for entry in entries:
+        count = {"T": 2, "U": 0}.get(entry.status, 1)
+        if not entry.submodule:
+            for section in sections[index : index + count]:
+                chunks.extend(_added_chunks(entry.path, section))
+        index += count
+    paths = tuple(e.path for e in entries if e.status not in ("D", "U") and not e.submodule)
+    return StagedChanges(tuple(chunks), paths)
+
+
+def _raw_entries(output: bytes) -> tuple[list[_Entry], bytes]:
+    entries = []
+    position = 0
+    while output.startswith(b":", position):
+        end = output.index(b"\0", position)
+        fields = output[position + 1 : end].split(b" ")
+        status = fields[-1][:1].decode()
+        paths = []
+        for _ in range(2 if status in ("R", "C") else 1):
+            start, end = end + 1, output.index(b"\0", end + 1)
+            paths.append(output[start:end])
+        entries.append(
+            _Entry(
+                path=os.fsdecode(paths[-1]),
+                status=status,
+                submodule=fields[1] == _SUBMODULE_MODE,
+            )
+        )
+        position = end + 1
+    if output.startswith(b"\0", position):
+        position += 1
+    return entries, output[position:]
+
+
+def _sections(patch: bytes) -> list[list[bytes]]:
+    sections: list[list[bytes]] = []
+    for line in patch.split(b"\n"):
+        if line.startswith(b"diff --git "):
+            sections.append([])
+        elif sections:
+            sections[-1].append(line)
+    return sections
+
+
+def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
+    in_hunk = False
+    line_number = 0
+    run: list[bytes] = []
+    run_start = 0
+    for line in section:
+        hunk = _HUNK.match(line)
+        if hunk:
+            in_hunk, line_number = True, int(hunk.group(1))
+        elif in_hunk and line.startswith(b"+"):
+            if not run:
+                run_start = line_number
+            run.append(line[1:])
+            line_number += 1
+            continue
+        elif in_hunk and line.startswith(b" "):
+            line_number += 1
+        elif in_hunk and line.startswith(b"\\"):
+            continue  # "\ No newline at end of file" does not end a run of added lines
+        if run:
+            yield Chunk(path, run_start, b"\n".join(run))
+            run = []
+    if run:
+        yield Chunk(path, run_start, b"\n".join(run))
