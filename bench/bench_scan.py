@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     paths: list[str] = args.paths or default_paths()
     # cat and grep read every file; so must we. An interpreter installed inside a git work
     # tree that ignores it (pyenv's) would otherwise be skipped as git-ignored.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # cache bytecode, as for a user
     os.environ["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(
         str(Path(p).resolve().parent) for p in paths
     )

@@ -91,6 +91,18 @@ def scan_staged(cwd: str) -> ScanResult:
     )
 
 
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path())
+def hook(files: tuple[str, ...]) -> int:
+    """What the pre-commit hook runs: scan FILES (a file named - is a file, not stdin).
+
+    During a commit pre-commit has stashed unstaged changes, so the files hold what is
+    staged. Its entry ends in `--`, so a file named like an option is still a file.
+    """
+    found = sources.discover(files, cwd=os.getcwd())
+    return report(engine.scan_files(found), fmt="text", output=None, advice=STAGED_ADVICE)
+
+
 @cli.command("check-env")
 @click.option("--fix", is_flag=True, help="Add what is missing to the root .gitignore.")
 @_format_options
@@ -110,6 +122,8 @@ def check_env(fix: bool, fmt: str, output: str | None) -> int:
         click.echo(
             f"notion-leakguard: {result.gitignore}: added {', '.join(result.added)}", err=True
         )
+    for blocker in result.blockers:
+        click.echo(f"notion-leakguard: {blocker}", err=True)
     code = report(ScanResult(result.remaining), fmt=fmt, output=output)
     return EXIT_FINDINGS if result.added else code
 

@@ -7,15 +7,14 @@ track. Templates (`.env.example`, ...) are meant to be committed and need no ign
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import Finding
+from notion_leakguard.findings import Finding, fingerprint
 from notion_leakguard.git import ListedFile
 
 TEMPLATE_WORDS = ("example", "sample", "template", "dist", "defaults")
@@ -49,14 +48,13 @@ def is_template(path: str) -> bool:
 
 def file_finding(rule: str, path: str) -> Finding:
     """A finding about a whole file: line 0, no preview; fingerprinted by rule and path."""
-    digest = hashlib.sha256(f"{rule}\0{path}".encode()).hexdigest()
     return Finding(
         rule=rule,
         path=path,
         line=0,
         column=0,
         preview="",
-        fingerprint=f"sha256:{digest}",
+        fingerprint=fingerprint(f"{rule}\0{path}"),
         message=MESSAGES[rule],
     )
 
@@ -128,11 +126,11 @@ def check_repository(cwd: str) -> list[Finding]:
     return _relative(hygiene_findings(git.listed_files(root), cwd=root), root=root, cwd=cwd)
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     added: tuple[str, ...]  # lines appended to the root .gitignore (none: nothing to do)
     gitignore: str
     remaining: tuple[Finding, ...]  # what --fix cannot mend: tracked files, nested negations
+    blockers: tuple[str, ...]  # why a file is still not ignored: the rule that re-includes it
 
 
 def fix_repository(cwd: str) -> Fix:
@@ -142,23 +140,39 @@ def fix_repository(cwd: str) -> Fix:
     problems = hygiene(listed, ignored_tracked=git.ignored(_tracked_dotenv(listed), cwd=root))
     exposed = [path for rule, path in problems if rule == NOT_IGNORED]
     templates = [f.path for f in listed if is_dotenv(f.path) and is_template(f.path)]
-    added = ignore_patterns(exposed, templates) if exposed else []
     gitignore = os.path.join(root, ".gitignore")
+    text = _read(gitignore)
+    present = {line.strip() for line in text.splitlines()}
+    added = [p for p in ignore_patterns(exposed, templates) if p not in present] if exposed else []
     if added:
-        try:
-            with open(gitignore, "rb") as stream:
-                text = stream.read().decode("utf-8", "surrogateescape")
-        except FileNotFoundError:
-            text = ""
-        except OSError as error:
-            raise LeakguardError(f"cannot read {gitignore}: {error.strerror}") from None
         try:
             with open(gitignore, "wb") as stream:
                 stream.write(append_lines(text, added).encode("utf-8", "surrogateescape"))
         except OSError as error:
             raise LeakguardError(f"cannot write {gitignore}: {error.strerror}") from None
-    remaining = check_repository(cwd)
-    return Fix(tuple(added), os.path.relpath(gitignore, cwd), tuple(remaining))
+    listed = git.listed_files(root)
+    remaining = hygiene_findings(listed, cwd=root)
+    still = [f.path for f in remaining if f.rule == NOT_IGNORED]
+    blockers = [
+        f"{path}: re-included by {rule}; a root .gitignore cannot override it"
+        for path, rule in git.deciding_rules(still, cwd=root).items()
+    ]
+    return Fix(
+        tuple(added),
+        os.path.relpath(gitignore, cwd),
+        tuple(_relative(remaining, root=root, cwd=cwd)),
+        tuple(blockers),
+    )
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read().decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        return ""
+    except OSError as error:
+        raise LeakguardError(f"cannot read {path}: {error.strerror}") from None
 
 
 def _tracked_dotenv(listed: Sequence[ListedFile]) -> list[str]:
@@ -169,5 +183,5 @@ def _relative(findings: Iterable[Finding], *, root: str, cwd: str) -> list[Findi
     result = []
     for finding in findings:
         path = os.path.relpath(os.path.join(root, finding.path), cwd).replace(os.sep, "/")
-        result.append(replace(finding, path=path))
+        result.append(finding._replace(path=path))
     return result

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PREVIEW_CHARS = 4
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     rule: str
     path: str
     line: int  # 1-based; 0 for file-level findings
@@ -32,27 +30,28 @@ def redact(prefix: str, body: str) -> str:
     return f"{prefix}{body[:PREVIEW_CHARS]}…{body[-PREVIEW_CHARS:]}"
 
 
-def fingerprint(token: str) -> str:
-    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+def fingerprint(text: str) -> str:
+    """A one-way, stable identity for a token (or a file-level finding's rule and path)."""
+    # Imported on first use: loading OpenSSL costs a clean pre-commit run ~2 ms.
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     """A file the scan could not read; reported as a warning, never silently."""
 
     display: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """Something the user should know that is neither a finding nor a skipped file."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class ScanResult:
+class ScanResult(NamedTuple):
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...] = ()
     files_scanned: int = 0

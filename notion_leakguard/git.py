@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from notion_leakguard.errors import LeakguardError
 
 # Options that make output independent of the user's configuration.
 _NEUTRAL = ("-c", "core.quotepath=false", "-c", "color.ui=false")
+# Environment variables that would change diff output (GIT_DIFF_OPTS even beats -U0).
+_USER_DIFF_SETTINGS = ("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF")
 
 
 def run(
@@ -18,6 +20,8 @@ def run(
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    for name in _USER_DIFF_SETTINGS:
+        env.pop(name, None)
     try:
         result = subprocess.run(
             ["git", *_NEUTRAL, *args],
@@ -48,8 +52,7 @@ def work_tree_root(directory: str) -> str | None:
     return os.fsdecode(result.stdout.rstrip(b"\n")) or None
 
 
-@dataclass(frozen=True)
-class ListedFile:
+class ListedFile(NamedTuple):
     path: str  # relative to the directory git listed
     tracked: bool  # in the index (committed or staged), as opposed to untracked
 
@@ -83,6 +86,24 @@ def ignored(paths: Sequence[str], *, cwd: str) -> set[str]:
     return {os.fsdecode(name) for name in result.stdout.split(b"\0") if name}
 
 
+def deciding_rules(paths: Sequence[str], *, cwd: str) -> dict[str, str]:
+    """For each of `paths` that an ignore or negation rule decides: `source:line:pattern`."""
+    if not paths:
+        return {}
+    result = run(
+        ["check-ignore", "-v", "-n", "--no-index", "--stdin", "-z"],
+        cwd=cwd,
+        check=False,
+        stdin=b"".join(os.fsencode(p) + b"\0" for p in paths),
+    )
+    fields = [os.fsdecode(field) for field in result.stdout.split(b"\0")]
+    rules = {}
+    for source, line, pattern, path in zip(*[iter(fields)] * 4):
+        if source:
+            rules[path] = f"{source}:{line}:{pattern}"
+    return rules
+
+
 def top_level(cwd: str) -> str:
     """The root of the work tree holding `cwd`; LeakguardError when there is none."""
     root = work_tree_root(cwd)
@@ -98,37 +119,22 @@ def hooks_dir(cwd: str) -> str:
     return os.path.join(cwd, os.fsdecode(out.rstrip(b"\n")))
 
 
-def staged_diff(cwd: str) -> bytes:
-    """The staged changes as `--raw` records, then a patch of added lines (no context).
+# `git diff --cached` with every option that user configuration could change pinned:
+# diff drivers and textconv, colour, prefixes, context, rename detection, order file,
+# diff.relative, blank-line suppression. Binary files are diffed as text, so their added
+# bytes are scanned too.
+_STAGED_DIFF = (
+    *("-c", "diff.suppressBlankEmpty=false", "diff", "--cached", "--raw", "--patch", "-z"),
+    *("--unified=0", "--inter-hunk-context=0", "--no-abbrev", "--no-ext-diff", "--no-textconv"),
+    *("--no-color", "--text", "--find-renames", "--no-relative", "-O/dev/null"),
+    *("--src-prefix=a/", "--dst-prefix=b/", "--ignore-submodules=none"),
+)
 
-    Every option that user configuration could change is set: external diff drivers,
-    textconv, colour, prefixes, rename detection, order file and `diff.relative`. Binary
-    files are diffed as text so that their added bytes are scanned too. `git diff --cached`
-    needs no HEAD, so this works before the first commit.
-    """
-    result = run(
-        [
-            "diff",
-            "--cached",
-            "--raw",
-            "--patch",
-            "-z",
-            "--unified=0",
-            "--no-abbrev",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--no-color",
-            "--text",
-            "--find-renames",
-            "--no-relative",
-            "--src-prefix=a/",
-            "--dst-prefix=b/",
-            "-O/dev/null",
-            "--ignore-submodules=none",
-        ],
-        cwd=cwd,
-        check=False,
-    )
+
+def staged_diff(cwd: str) -> bytes:
+    """The staged changes as `--raw` records, then a patch of the added lines. `git diff
+    --cached` needs no HEAD, so this works before the first commit."""
+    result = run(_STAGED_DIFF, cwd=cwd, check=False)
     if result.returncode != 0:
         top_level(cwd)  # the usual cause: not a repository
         raise LeakguardError(f"git diff --cached failed: {_stderr(result)}")

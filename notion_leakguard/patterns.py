@@ -3,15 +3,14 @@ both compile what is defined here, so each format exists exactly once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 HEX = "0123456789abcdef"
 COOKIE_ALPHABET = ALNUM + "-_"
 
 
-@dataclass(frozen=True)
-class TokenFormat:
+class TokenFormat(NamedTuple):
     """One credential format.
 
     ``pattern`` is matched at the start of an anchor. Its group ``prefix`` is the fixed part

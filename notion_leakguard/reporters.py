@@ -26,10 +26,10 @@ What to do now:
 """
 
 STAGED_ADVICE = """\
-Commit refused: a Notion key is about to be committed. What to do now:
+Refused: a Notion key is about to be committed or pushed. What to do now:
   1. Unstage the file (git restore --staged -- FILE) and remove the key from it. Keep the
      key in an environment variable, or in a .env file that .gitignore covers.
-  2. Stage the file again and commit.
+  2. Stage the file again and commit (for a key in an earlier commit: amend or rebase).
   3. If the key was ever pushed or shared, rotate it: in Notion open Settings > Connections >
      Develop or manage integrations, pick the integration and press Refresh next to its
      secret; then review recent activity in the workspace.

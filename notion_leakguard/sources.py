@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import BinaryIO, Union
+from typing import BinaryIO, NamedTuple, Union
 
 from notion_leakguard import envfiles, git
 from notion_leakguard.errors import LeakguardError
@@ -20,8 +19,7 @@ from notion_leakguard.findings import Finding, Note, Skipped
 BLOCK_SIZE = 1 << 20
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     path: str  # what to open
     display: str  # what to report: POSIX, relative to the working directory
     follow_symlinks: bool = False
@@ -70,7 +68,7 @@ def _directory(directory: str, display: str) -> Iterator[Item]:
         return
     listed = git.listed_files(directory)
     for finding in envfiles.hygiene_findings(listed, cwd=directory):
-        yield replace(finding, path=_join(display, finding.path))
+        yield finding._replace(path=_join(display, finding.path))
     for item in listed:
         full = os.path.join(directory, item.path)
         shown = _join(display, item.path)

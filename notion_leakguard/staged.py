@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
@@ -15,8 +15,7 @@ _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _SUBMODULE_MODE = b"160000"
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     """Consecutive added lines of one file, joined by newlines."""
 
     path: str  # relative to the repository root, POSIX
@@ -24,14 +23,12 @@ class Chunk:
     data: bytes
 
 
-@dataclass(frozen=True)
-class StagedChanges:
+class StagedChanges(NamedTuple):
     chunks: tuple[Chunk, ...]
     paths: tuple[str, ...]  # every path the commit adds or changes (not deletions)
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
     path: str
     status: str
     submodule: bool
@@ -111,8 +108,8 @@ def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
             run.append(line[1:])
             line_number += 1
             continue
-        elif in_hunk and line.startswith(b" "):
-            line_number += 1
+        elif in_hunk and (line.startswith(b" ") or not line):
+            line_number += 1  # context; an empty line is a blank one with its space dropped
         elif in_hunk and line.startswith(b"\\"):
             continue  # "\ No newline at end of file" does not end a run of added lines
         if run:
