@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         if ds_hook:
             commands["ds-hook"] = [[ds_hook, *names]]
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for name, command in commands.items():  # warm-up
+        for command in commands.values():  # warm-up
             time_once(command, root)
         for _ in range(args.runs):
             for name, command in commands.items():
