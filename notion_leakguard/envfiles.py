@@ -27,8 +27,15 @@ MESSAGES = {
 }
 
 
+# What git lists when asked only for dotenv files (then filtered by is_dotenv), in the
+# whole work tree (`top`) whatever the current directory.
+PATHSPECS = (":(top,glob)**/*.env", ":(top,glob)**/.env.*", ":(top,glob)**/.envrc")
+
+
 def is_dotenv(path: str) -> bool:
     """`.env`, `.env.<anything>`, `<name>.env` and `.envrc` (a file, by its name)."""
+    if ".env" not in path:
+        return False  # most paths: skip the rest
     name = posixpath.basename(path)
     return (
         name in (".env", ".envrc")
@@ -122,8 +129,12 @@ def append_lines(text: str, lines: Sequence[str]) -> str:
 
 def check_repository(cwd: str) -> list[Finding]:
     """Hygiene findings for the whole repository holding `cwd`, paths relative to `cwd`."""
-    root = git.top_level(cwd)
-    return _relative(hygiene_findings(git.listed_files(root), cwd=root), root=root, cwd=cwd)
+    try:
+        listed = git.listed_files(cwd, PATHSPECS)  # paths come relative to cwd, `../` and all
+    except LeakguardError:
+        git.top_level(cwd)  # the clearer message when this is no work tree
+        raise
+    return hygiene_findings(listed, cwd=cwd)
 
 
 class Fix(NamedTuple):
@@ -136,7 +147,7 @@ class Fix(NamedTuple):
 def fix_repository(cwd: str) -> Fix:
     """Append to the root .gitignore what the untracked dotenv files need, then check again."""
     root = git.top_level(cwd)
-    listed = git.listed_files(root)
+    listed = git.listed_files(root, PATHSPECS)
     problems = hygiene(listed, ignored_tracked=git.ignored(_tracked_dotenv(listed), cwd=root))
     exposed = [path for rule, path in problems if rule == NOT_IGNORED]
     templates = [f.path for f in listed if is_dotenv(f.path) and is_template(f.path)]
@@ -150,19 +161,13 @@ def fix_repository(cwd: str) -> Fix:
                 stream.write(append_lines(text, added).encode("utf-8", "surrogateescape"))
         except OSError as error:
             raise LeakguardError(f"cannot write {gitignore}: {error.strerror}") from None
-    listed = git.listed_files(root)
-    remaining = hygiene_findings(listed, cwd=root)
+    remaining = check_repository(cwd)
     still = [f.path for f in remaining if f.rule == NOT_IGNORED]
     blockers = [
         f"{path}: re-included by {rule}; a root .gitignore cannot override it"
-        for path, rule in git.deciding_rules(still, cwd=root).items()
+        for path, rule in git.deciding_rules(still, cwd=cwd).items()
     ]
-    return Fix(
-        tuple(added),
-        os.path.relpath(gitignore, cwd),
-        tuple(_relative(remaining, root=root, cwd=cwd)),
-        tuple(blockers),
-    )
+    return Fix(tuple(added), os.path.relpath(gitignore, cwd), tuple(remaining), tuple(blockers))
 
 
 def _read(path: str) -> str:
@@ -177,11 +182,3 @@ def _read(path: str) -> str:
 
 def _tracked_dotenv(listed: Sequence[ListedFile]) -> list[str]:
     return [f.path for f in listed if f.tracked and is_dotenv(f.path) and not is_template(f.path)]
-
-
-def _relative(findings: Iterable[Finding], *, root: str, cwd: str) -> list[Finding]:
-    result = []
-    for finding in findings:
-        path = os.path.relpath(os.path.join(root, finding.path), cwd).replace(os.sep, "/")
-        result.append(finding._replace(path=path))
-    return result

@@ -11,8 +11,12 @@ from notion_leakguard.errors import LeakguardError
 
 # Options that make output independent of the user's configuration.
 _NEUTRAL = ("-c", "core.quotepath=false", "-c", "color.ui=false")
-# Environment variables that would change diff output (GIT_DIFF_OPTS even beats -U0).
-_USER_DIFF_SETTINGS = ("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF")
+# Environment variables that would change diff output (GIT_DIFF_OPTS even beats -U0) or
+# how pathspecs match.
+_USER_SETTINGS = (
+    *("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF", "GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS"),
+    *("GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"),
+)
 
 
 def run(
@@ -20,7 +24,7 @@ def run(
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    for name in _USER_DIFF_SETTINGS:
+    for name in _USER_SETTINGS:
         env.pop(name, None)
     try:
         result = subprocess.run(
@@ -57,11 +61,12 @@ class ListedFile(NamedTuple):
     tracked: bool  # in the index (committed or staged), as opposed to untracked
 
 
-def listed_files(directory: str) -> list[ListedFile]:
-    """Files below `directory` that git does not ignore: tracked ones and untracked ones.
-    Directories git ignores wholesale (node_modules) are not even read."""
+def listed_files(directory: str, pathspecs: Sequence[str] = ()) -> list[ListedFile]:
+    """Files below `directory` (matching `pathspecs`, if given) that git does not ignore:
+    tracked and untracked ones. Directories git ignores wholesale are not even read."""
     out = run(
-        ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"], cwd=directory
+        ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", *pathspecs],
+        cwd=directory,
     ).stdout
     listed: dict[str, bool] = {}
     for record in out.split(b"\0"):
