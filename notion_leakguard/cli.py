@@ -9,7 +9,15 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from notion_leakguard import __version__, engine, envfiles, hookinstall, sources, staged
+from notion_leakguard import (
+    __version__,
+    detect_secrets_setup,
+    engine,
+    envfiles,
+    hookinstall,
+    sources,
+    staged,
+)
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import ScanResult, merge
 from notion_leakguard.reporters import FORMATS, SCAN_ADVICE, STAGED_ADVICE, render
@@ -126,6 +134,43 @@ def check_env(fix: bool, fmt: str, output: str | None) -> int:
         click.echo(f"notion-leakguard: {blocker}", err=True)
     code = report(ScanResult(result.remaining), fmt=fmt, output=output)
     return EXIT_FINDINGS if result.added else code
+
+
+@cli.command("detect-secrets-plugin")
+@click.option(
+    "--shim",
+    type=click.Path(dir_okay=False),
+    help="Write a small file at SHIM (inside the repository) that loads the plugin.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, exists=True),
+    help="With --shim: name the shim in this detect-secrets baseline by its relative path.",
+)
+def detect_secrets_plugin(shim: str | None, baseline: str | None) -> int:
+    """Print the path to pass to `detect-secrets --plugin`.
+
+    detect-secrets stores that path, absolute, in the baseline. For a baseline that works on
+    every machine, commit a shim and point the baseline at it by a relative path:
+    `notion-leakguard detect-secrets-plugin --shim .detect-secrets/notion.py --baseline
+    .secrets.baseline`.
+    """
+    if baseline and not shim:
+        raise click.UsageError("--baseline needs --shim")
+    if not detect_secrets_setup.detect_secrets_installed():
+        click.echo(
+            "notion-leakguard: note: detect-secrets is not installed here; "
+            "pip install 'notion-leakguard[detect-secrets]'",
+            err=True,
+        )
+    if shim is None:
+        click.echo(detect_secrets_setup.plugin_path())
+        return EXIT_CLEAN
+    detect_secrets_setup.write_shim(shim)
+    if baseline and detect_secrets_setup.point_baseline_at(baseline, shim):
+        click.echo(f"notion-leakguard: {baseline}: plugin path set to {shim}", err=True)
+    click.echo(shim)
+    return EXIT_CLEAN
 
 
 @cli.command("install-hook")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from notion_leakguard.findings import Finding, fingerprint, redact
 from notion_leakguard.patterns import (
@@ -118,6 +119,48 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
         carry = buffer[keep:]
 
 
+class Span(NamedTuple):
+    """Where a token lies in the bytes given to token_spans (for adapters that need the
+    token itself, like the detect-secrets plugin, which hashes it)."""
+
+    rule: str
+    start: int
+    end: int
+    allowed: bool  # the line carries an inline allow marker
+
+
+def token_spans(data: bytes) -> Iterator[Span]:
+    """The tokens in `data`, by byte offsets, with the same rules as scan_bytes."""
+    binary = b"\0" in data[:_BINARY_SNIFF]
+    for fmt, match in _matches(data, 0, len(data), binary=binary):
+        start, end = match.start("prefix"), match.end("body")
+        yield Span(fmt.rule, start, end, _allowed(data, start))
+
+
+def _matches(
+    buffer: bytes, lo: int, hi: int, *, binary: bool
+) -> Iterator[tuple[TokenFormat, re.Match[bytes]]]:
+    """Confirmed tokens whose match starts in buffer[lo:hi]: the exact pattern, the boundary
+    before the token and the placeholder filter all agree."""
+    for anchor in _ANCHORS.finditer(buffer, lo):
+        name = anchor.lastgroup
+        assert name is not None  # every alternative ends in a named group
+        fmt, head_length = _ANCHOR_GROUPS[name]
+        match_start = anchor.start() - head_length
+        if match_start < lo:
+            continue
+        if match_start >= hi:
+            break
+        match = _EXACT[fmt].match(buffer, match_start)
+        if match is None:
+            continue
+        if not binary and not _boundary_before(buffer, match.start("prefix")):
+            continue
+        if is_placeholder(fmt, match.group("body").decode()):
+            continue
+        yield fmt, match
+
+
 def _scan_buffer(
     buffer: bytes,
     path: str,
@@ -131,25 +174,10 @@ def _scan_buffer(
 ) -> Iterator[Finding]:
     """Findings whose match starts in buffer[lo:hi]."""
     cursor, line = 0, first_line
-    for anchor in _ANCHORS.finditer(buffer, lo):
-        name = anchor.lastgroup
-        assert name is not None  # every alternative ends in a named group
-        fmt, head_length = _ANCHOR_GROUPS[name]
-        match_start = anchor.start() - head_length
-        if match_start < lo:
-            continue
-        if match_start >= hi:
-            break
-        match = _EXACT[fmt].match(buffer, match_start)
-        if match is None:
-            continue
+    for fmt, match in _matches(buffer, lo, hi, binary=binary):
         start = match.start("prefix")
-        if not binary and not _boundary_before(buffer, start):
-            continue
         prefix = match.group("prefix").decode()
         body = match.group("body").decode()
-        if is_placeholder(fmt, body):
-            continue
         line += buffer.count(b"\n", cursor, start)
         cursor = start
         line_start = buffer.rfind(b"\n", 0, start) + 1
@@ -157,9 +185,6 @@ def _scan_buffer(
             column = _code_points(buffer[line_start:start]) + 1
         else:
             column = first_column + _code_points(buffer[:start]) + 1
-        line_end = buffer.find(b"\n", start)
-        text = buffer[line_start : line_end if line_end >= 0 else len(buffer)]
-        allowed = any(marker in text for marker in INLINE_ALLOW_MARKERS)
         yield Finding(
             rule=fmt.rule,
             path=path,
@@ -168,8 +193,16 @@ def _scan_buffer(
             preview=redact(prefix, body),
             fingerprint=fingerprint(prefix + body),
             message=fmt.message,
-            suppressed="inline" if allowed else None,
+            suppressed="inline" if _allowed(buffer, start) else None,
         )
+
+
+def _allowed(buffer: bytes, start: int) -> bool:
+    """Whether the line holding buffer[start] carries an inline allow marker."""
+    line_start = buffer.rfind(b"\n", 0, start) + 1
+    line_end = buffer.find(b"\n", start)
+    text = buffer[line_start : line_end if line_end >= 0 else len(buffer)]
+    return any(marker in text for marker in INLINE_ALLOW_MARKERS)
 
 
 def _boundary_before(buffer: bytes, start: int) -> bool:
