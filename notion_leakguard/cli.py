@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import click
 
 from notion_leakguard import (
     __version__,
+    config,
     detect_secrets_setup,
     engine,
     envfiles,
+    git,
     hookinstall,
     sources,
     staged,
+    suppress,
 )
+from notion_leakguard import baseline as baselines
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import ScanResult, merge
+from notion_leakguard.findings import Finding, Note, ScanResult, merge
 from notion_leakguard.reporters import FORMATS, SCAN_ADVICE, STAGED_ADVICE, render
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -45,6 +49,21 @@ def _format_options(command: Callable[..., int]) -> Callable[..., int]:
     )(command)
 
 
+def _suppression_options(command: Callable[..., int]) -> Callable[..., int]:
+    command = click.option(
+        "--no-suppress",
+        is_flag=True,
+        help="Report every finding, also those a baseline, the configuration or an inline "
+        "marker acknowledges.",
+    )(command)
+    return click.option(
+        "--baseline",
+        "baseline_file",
+        type=click.Path(dir_okay=False, exists=True),
+        help="Do not report findings recorded in FILE (default: `baseline` in the configuration).",
+    )(command)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
@@ -53,13 +72,20 @@ def _format_options(command: Callable[..., int]) -> Callable[..., int]:
     help="Scan the lines staged for commit in the current repository instead of PATHs.",
 )
 @_format_options
+@_suppression_options
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
     help="Worker processes for large scans.  [default: number of CPUs]",
 )
 def scan(
-    paths: tuple[str, ...], staged: bool, fmt: str, output: str | None, jobs: int | None
+    paths: tuple[str, ...],
+    staged: bool,
+    fmt: str,
+    output: str | None,
+    baseline_file: str | None,
+    no_suppress: bool,
+    jobs: int | None,
 ) -> int:
     """Scan files and directories (default: .) for Notion credentials; - reads stdin.
 
@@ -67,36 +93,83 @@ def scan(
     dotenv files that git tracks or does not ignore are reported.
     """
     cwd = os.getcwd()
+    settings = config.load(cwd)
     if staged:
         if paths:
             raise click.UsageError("--staged scans the index; it takes no PATH")
-        return report(scan_staged(cwd), fmt=fmt, output=output, advice=STAGED_ADVICE)
-    return report(scan_paths(paths or (".",), cwd=cwd, jobs=jobs), fmt=fmt, output=output)
+        root = _staged_root(cwd, settings, baseline_file)
+        result = scan_staged(cwd, settings=settings, root=root)
+        advice = STAGED_ADVICE
+    else:
+        root = cwd
+        result = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs)
+        advice = SCAN_ADVICE
+    result = _suppressed(result, settings, baseline_file, root=root, lift=no_suppress)
+    return report(result, fmt=fmt, output=output, advice=advice)
 
 
-def scan_paths(paths: Sequence[str], *, cwd: str, jobs: int | None = None) -> ScanResult:
+def scan_paths(
+    paths: Sequence[str], *, cwd: str, settings: config.Config, jobs: int | None = None
+) -> ScanResult:
     results = []
     if "-" in paths:
         results.append(engine.scan_blocks_of(sources.read_stream(sys.stdin.buffer), "-"))
-    files = sources.discover([p for p in paths if p != "-"], cwd=cwd)
-    results.append(engine.scan_files(files, jobs=jobs))
+    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
+    files = sources.discover([p for p in paths if p != "-"], cwd=cwd, dotenv=names)
+    results.append(engine.scan_files(_included(files, settings, cwd), jobs=jobs))
     return merge(results)
 
 
-def scan_staged(cwd: str) -> ScanResult:
+def scan_staged(cwd: str, *, settings: config.Config, root: str) -> ScanResult:
     """Added lines of the staged changes, and staged dotenv files; paths from the root."""
     changes = staged.staged_changes(cwd)
+    paths = [p for p in changes.paths if not settings.excludes(os.path.join(root, p))]
+    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     dotenv = [
         envfiles.file_finding(envfiles.TRACKED, path)
-        for path in changes.paths
-        if envfiles.is_dotenv(path) and not envfiles.is_template(path)
+        for path in paths
+        if names.matches(path) and not envfiles.is_template(path)
     ]
-    return merge(
-        [
-            engine.scan_chunks(changes.chunks),
-            ScanResult(tuple(dotenv), files_scanned=len(changes.paths)),
-        ]
-    )
+    chunks = [c for c in changes.chunks if not settings.excludes(os.path.join(root, c.path))]
+    return merge([engine.scan_chunks(chunks), ScanResult(tuple(dotenv), files_scanned=len(paths))])
+
+
+def _staged_root(cwd: str, settings: config.Config, baseline_file: str | None) -> str:
+    # Staged paths start at the repository root; finding it costs a git call, paid only
+    # when excludes or a baseline need it.
+    needed = settings.exclude or baseline_file or settings.baseline
+    return git.top_level(cwd) if needed else cwd
+
+
+def _included(
+    items: Iterable[sources.Item], settings: config.Config, cwd: str
+) -> Iterator[sources.Item]:
+    for item in items:
+        if isinstance(item, sources.FileEntry):
+            path = item.path
+        elif isinstance(item, Finding):
+            path = os.path.join(cwd, item.path)
+        else:
+            yield item
+            continue
+        if not settings.excludes(path):
+            yield item
+
+
+def _suppressed(
+    result: ScanResult,
+    settings: config.Config,
+    baseline_file: str | None,
+    *,
+    root: str,
+    lift: bool,
+) -> ScanResult:
+    path = baseline_file or settings.baseline_path()
+    known = baselines.load(path) if path else None
+    result = suppress.apply(result, allow=settings.allow, baseline=known, finding_root=root)
+    notes = tuple(Note(text) for text in settings.notes)
+    result = result._replace(notes=result.notes + notes)
+    return suppress.lift(result) if lift else result
 
 
 @cli.command()
@@ -105,10 +178,78 @@ def hook(files: tuple[str, ...]) -> int:
     """What the pre-commit hook runs: scan FILES (a file named - is a file, not stdin).
 
     During a commit pre-commit has stashed unstaged changes, so the files hold what is
-    staged. Its entry ends in `--`, so a file named like an option is still a file.
+    staged. Its entry ends in `--`, so a file named like an option is still a file. The
+    baseline and excludes come from the configuration.
     """
-    found = sources.discover(files, cwd=os.getcwd())
-    return report(engine.scan_files(found), fmt="text", output=None, advice=STAGED_ADVICE)
+    cwd = os.getcwd()
+    settings = config.load(cwd)
+    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
+    found = _included(sources.discover(files, cwd=cwd, dotenv=names), settings, cwd)
+    result = _suppressed(engine.scan_files(found), settings, None, root=cwd, lift=False)
+    return report(result, fmt="text", output=None, advice=STAGED_ADVICE)
+
+
+@cli.group("baseline")
+def baseline_group() -> None:
+    """Acknowledge existing findings once, so that only new ones fail.
+
+    Entries hold rule, path and fingerprint (never the token, never a line number), sorted,
+    so the file changes only when findings do.
+    """
+
+
+@baseline_group.command("create")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help=f"Where to write it.  [default: `baseline` in the configuration, else "
+    f"{baselines.DEFAULT_PATH}]",
+)
+def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
+    """Record every current finding under PATHs (default: .) in a baseline."""
+    cwd = os.getcwd()
+    settings = config.load(cwd)
+    target = output or settings.baseline_path() or baselines.DEFAULT_PATH
+    result = suppress.apply(
+        scan_paths(paths or (".",), cwd=cwd, settings=settings),
+        allow=settings.allow,
+        finding_root=cwd,
+    )
+    directory = os.path.dirname(os.path.abspath(target))
+    entries = [
+        baselines.entry_for(f, finding_root=cwd, directory=directory) for f in result.reported
+    ]
+    baselines.write(target, entries)
+    click.echo(f"{target}: {len(set(entries))} entries", err=True)
+    return EXIT_CLEAN
+
+
+@baseline_group.command("update")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help=f"The baseline.  [default: `baseline` in the configuration, else "
+    f"{baselines.DEFAULT_PATH}]",
+)
+@click.option("--add-new", is_flag=True, help="Also record findings the baseline lacks.")
+def baseline_update(paths: tuple[str, ...], baseline_file: str | None, add_new: bool) -> int:
+    """Drop entries that no longer occur under PATHs (default: .); add none unless --add-new."""
+    cwd = os.getcwd()
+    settings = config.load(cwd)
+    target = baseline_file or settings.baseline_path() or baselines.DEFAULT_PATH
+    known = baselines.load(target)
+    result = suppress.apply(
+        scan_paths(paths or (".",), cwd=cwd, settings=settings),
+        allow=settings.allow,
+        finding_root=cwd,
+    )
+    entries = baselines.updated(known, result.reported, finding_root=cwd, add_new=add_new)
+    baselines.write(target, entries)
+    click.echo(f"{target}: {len(set(entries))} entries (was {len(known.entries)})", err=True)
+    return EXIT_CLEAN
 
 
 @cli.command("check-env")
@@ -122,18 +263,21 @@ def check_env(fix: bool, fmt: str, output: str | None) -> int:
     changed it, as pre-commit fixers do); tracked files are never untracked for you.
     """
     cwd = os.getcwd()
-    if not fix:
-        findings = envfiles.check_repository(cwd)
-        return report(ScanResult(tuple(findings)), fmt=fmt, output=output)
-    result = envfiles.fix_repository(cwd)
-    if result.added:
-        click.echo(
-            f"notion-leakguard: {result.gitignore}: added {', '.join(result.added)}", err=True
-        )
-    for blocker in result.blockers:
-        click.echo(f"notion-leakguard: {blocker}", err=True)
-    code = report(ScanResult(result.remaining), fmt=fmt, output=output)
-    return EXIT_FINDINGS if result.added else code
+    settings = config.load(cwd)
+    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
+    added: tuple[str, ...] = ()
+    if fix:
+        result = envfiles.fix_repository(cwd, names)
+        added, findings = result.added, result.remaining
+        if added:
+            click.echo(f"notion-leakguard: {result.gitignore}: added {', '.join(added)}", err=True)
+        for blocker in result.blockers:
+            click.echo(f"notion-leakguard: {blocker}", err=True)
+    else:
+        findings = tuple(envfiles.check_repository(cwd, names))
+    checked = _suppressed(ScanResult(findings), settings, None, root=cwd, lift=False)
+    code = report(checked, fmt=fmt, output=output)
+    return EXIT_FINDINGS if added else code
 
 
 @cli.command("detect-secrets-plugin")
@@ -171,6 +315,21 @@ def detect_secrets_plugin(shim: str | None, baseline: str | None) -> int:
         click.echo(f"notion-leakguard: {baseline}: plugin path set to {shim}", err=True)
     click.echo(shim)
     return EXIT_CLEAN
+
+
+@cli.command(
+    "detect-secrets-audit",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def detect_secrets_audit(arguments: tuple[str, ...]) -> int:
+    """Run `detect-secrets audit ARGUMENTS` with the Notion plugin registered.
+
+    detect-secrets 1.5's own `audit` fails on baselines that use a custom plugin
+    (Yelp/detect-secrets#611); e.g. `notion-leakguard detect-secrets-audit --report
+    .secrets.baseline`.
+    """
+    return detect_secrets_setup.audit(arguments)
 
 
 @cli.command("install-hook")

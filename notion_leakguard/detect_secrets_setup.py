@@ -8,11 +8,16 @@ root (pre-commit does), loads the shim from there, and writes the path back unch
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
+import sys
+from collections.abc import Sequence
 
 from notion_leakguard.errors import LeakguardError
+from notion_leakguard.scanner import redact_tokens
 
 PLUGIN_MODULE = "notion_leakguard.detect_secrets_plugin"
 PLUGIN_CLASS = "NotionTokenDetector"
@@ -74,3 +79,26 @@ def point_baseline_at(baseline: str, shim: str) -> bool:
     with open(baseline, "w", encoding="utf-8") as stream:
         stream.write(json.dumps(document, indent=2) + "\n")
     return True
+
+
+def audit(arguments: Sequence[str]) -> int:
+    """`detect-secrets audit ARGUMENTS` with our plugin registered first: detect-secrets 1.5
+    reads a baseline's custom plugins only after it needs their types, and fails
+    (Yelp/detect-secrets#611). Reports (--report, --stats, --diff) show Notion tokens only
+    as previews; the interactive audit shows the lines it asks about, as detect-secrets does.
+    """
+    try:
+        from detect_secrets.core.plugins.initialize import from_file
+        from detect_secrets.main import main
+    except ImportError:
+        raise LeakguardError(
+            "detect-secrets is not installed: pip install 'notion-leakguard[detect-secrets]'"
+        ) from None
+    from_file(plugin_path())
+    if not {"--report", "--stats", "--diff"} & set(arguments):
+        return int(main(["audit", *arguments]) or 0)
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        code = int(main(["audit", *arguments]) or 0)
+    sys.stdout.write(redact_tokens(captured.getvalue().encode()).decode())
+    return code

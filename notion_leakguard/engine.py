@@ -34,6 +34,7 @@ def scan_chunks(chunks: Iterable[Chunk]) -> ScanResult:
         finding
         for chunk in chunks
         for finding in scan_blocks((chunk.data,), chunk.path, first_line=chunk.first_line)
+        if finding.line >= chunk.first_added
     ]
     return merge([ScanResult(tuple(findings))])
 

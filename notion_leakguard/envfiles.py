@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from notion_leakguard import git
+from notion_leakguard.config import glob_matcher
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Finding, fingerprint
 from notion_leakguard.git import ListedFile
@@ -30,6 +31,30 @@ MESSAGES = {
 # What git lists when asked only for dotenv files (then filtered by is_dotenv), in the
 # whole work tree (`top`) whatever the current directory.
 PATHSPECS = (":(top,glob)**/*.env", ":(top,glob)**/.env.*", ":(top,glob)**/.envrc")
+
+
+class DotenvNames(NamedTuple):
+    """Which files count as dotenv files: the standard names, plus the configuration's
+    `extra-dotenv-patterns` (gitignore-style globs; one without a slash matches a name at
+    any depth)."""
+
+    extra: tuple[str, ...] = ()
+
+    def matches(self, path: str) -> bool:
+        if is_dotenv(path):
+            return True
+        matcher = glob_matcher(self.extra)
+        return matcher is not None and matcher.match(path.lstrip("./")) is not None
+
+    def pathspecs(self) -> tuple[str, ...]:
+        extra = (
+            f":(top,glob){p.lstrip('/')}" if "/" in p.rstrip("/") else f":(top,glob)**/{p}"
+            for p in self.extra
+        )
+        return (*PATHSPECS, *extra)
+
+
+STANDARD = DotenvNames()
 
 
 def is_dotenv(path: str) -> bool:
@@ -67,14 +92,17 @@ def file_finding(rule: str, path: str) -> Finding:
 
 
 def hygiene(
-    listed: Iterable[ListedFile], *, ignored_tracked: Iterable[str] = ()
+    listed: Iterable[ListedFile],
+    *,
+    ignored_tracked: Iterable[str] = (),
+    names: DotenvNames = STANDARD,
 ) -> list[tuple[str, str]]:
     """(rule, path) for each problem among files git listed (tracked, or untracked and not
     ignored). `ignored_tracked`: tracked dotenv files that an ignore rule does cover."""
     covered = set(ignored_tracked)
     problems = []
     for item in listed:
-        if not is_dotenv(item.path) or is_template(item.path):
+        if not names.matches(item.path) or is_template(item.path):
             continue
         if item.tracked:
             problems.append((TRACKED, item.path))
@@ -83,13 +111,13 @@ def hygiene(
     return problems
 
 
-def hygiene_findings(listed: Sequence[ListedFile], *, cwd: str) -> list[Finding]:
+def hygiene_findings(
+    listed: Sequence[ListedFile], *, cwd: str, names: DotenvNames = STANDARD
+) -> list[Finding]:
     """Findings for the dotenv files among those git listed in `cwd` (paths as listed)."""
-    tracked = [
-        f.path for f in listed if f.tracked and is_dotenv(f.path) and not is_template(f.path)
-    ]
-    covered = git.ignored(tracked, cwd=cwd)
-    return [file_finding(rule, path) for rule, path in hygiene(listed, ignored_tracked=covered)]
+    covered = git.ignored(_tracked_dotenv(listed, names), cwd=cwd)
+    problems = hygiene(listed, ignored_tracked=covered, names=names)
+    return [file_finding(rule, path) for rule, path in problems]
 
 
 def ignore_patterns(paths: Iterable[str], templates: Sequence[str]) -> list[str]:
@@ -127,14 +155,15 @@ def append_lines(text: str, lines: Sequence[str]) -> str:
     return text + newline.join([*block, *lines]) + newline
 
 
-def check_repository(cwd: str) -> list[Finding]:
+def check_repository(cwd: str, names: DotenvNames = STANDARD) -> list[Finding]:
     """Hygiene findings for the whole repository holding `cwd`, paths relative to `cwd`."""
     try:
-        listed = git.listed_files(cwd, PATHSPECS)  # paths come relative to cwd, `../` and all
+        # Paths come relative to cwd, `../` and all.
+        listed = git.listed_files(cwd, names.pathspecs())
     except LeakguardError:
         git.top_level(cwd)  # the clearer message when this is no work tree
         raise
-    return hygiene_findings(listed, cwd=cwd)
+    return hygiene_findings(listed, cwd=cwd, names=names)
 
 
 class Fix(NamedTuple):
@@ -144,11 +173,12 @@ class Fix(NamedTuple):
     blockers: tuple[str, ...]  # why a file is still not ignored: the rule that re-includes it
 
 
-def fix_repository(cwd: str) -> Fix:
+def fix_repository(cwd: str, names: DotenvNames = STANDARD) -> Fix:
     """Append to the root .gitignore what the untracked dotenv files need, then check again."""
     root = git.top_level(cwd)
-    listed = git.listed_files(root, PATHSPECS)
-    problems = hygiene(listed, ignored_tracked=git.ignored(_tracked_dotenv(listed), cwd=root))
+    listed = git.listed_files(root, names.pathspecs())
+    covered = git.ignored(_tracked_dotenv(listed, names), cwd=root)
+    problems = hygiene(listed, ignored_tracked=covered, names=names)
     exposed = [path for rule, path in problems if rule == NOT_IGNORED]
     templates = [f.path for f in listed if is_dotenv(f.path) and is_template(f.path)]
     gitignore = os.path.join(root, ".gitignore")
@@ -161,7 +191,7 @@ def fix_repository(cwd: str) -> Fix:
                 stream.write(append_lines(text, added).encode("utf-8", "surrogateescape"))
         except OSError as error:
             raise LeakguardError(f"cannot write {gitignore}: {error.strerror}") from None
-    remaining = check_repository(cwd)
+    remaining = check_repository(cwd, names)
     still = [f.path for f in remaining if f.rule == NOT_IGNORED]
     blockers = [
         f"{path}: re-included by {rule}; a root .gitignore cannot override it"
@@ -180,5 +210,7 @@ def _read(path: str) -> str:
         raise LeakguardError(f"cannot read {path}: {error.strerror}") from None
 
 
-def _tracked_dotenv(listed: Sequence[ListedFile]) -> list[str]:
-    return [f.path for f in listed if f.tracked and is_dotenv(f.path) and not is_template(f.path)]
+def _tracked_dotenv(listed: Sequence[ListedFile], names: DotenvNames) -> list[str]:
+    return [
+        f.path for f in listed if f.tracked and names.matches(f.path) and not is_template(f.path)
+    ]

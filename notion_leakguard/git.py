@@ -130,15 +130,16 @@ def hooks_dir(cwd: str) -> str:
 # bytes are scanned too.
 _STAGED_DIFF = (
     *("-c", "diff.suppressBlankEmpty=false", "diff", "--cached", "--raw", "--patch", "-z"),
-    *("--unified=0", "--inter-hunk-context=0", "--no-abbrev", "--no-ext-diff", "--no-textconv"),
+    *("--unified=1", "--inter-hunk-context=0", "--no-abbrev", "--no-ext-diff", "--no-textconv"),
     *("--no-color", "--text", "--find-renames", "--no-relative", "-O/dev/null"),
     *("--src-prefix=a/", "--dst-prefix=b/", "--ignore-submodules=none"),
 )
 
 
 def staged_diff(cwd: str) -> bytes:
-    """The staged changes as `--raw` records, then a patch of the added lines. `git diff
-    --cached` needs no HEAD, so this works before the first commit."""
+    """The staged changes as `--raw` records, then a patch of the added lines with one line
+    of context (where an allow-next-line marker may stand). `git diff --cached` needs no
+    HEAD, so this works before the first commit."""
     result = run(_STAGED_DIFF, cwd=cwd, check=False)
     if result.returncode != 0:
         top_level(cwd)  # the usual cause: not a repository

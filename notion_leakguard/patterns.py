@@ -103,5 +103,7 @@ ESCAPE_BEFORE_TOKEN = (
     r"(?:\\[nrtfvb0]|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|%[0-9A-Fa-f]{2}|\x1b\[[0-9;]{0,24}m)\Z"
 )
 
-# A line holding one of these is not reported (detect-secrets' marker works too).
-INLINE_ALLOW_MARKERS = (b"notion-leakguard: allow", b"pragma: allowlist secret")
+# A token on a line holding ALLOW_LINE, or right below a line holding ALLOW_NEXT_LINE, is
+# not reported (in any comment syntax; detect-secrets' pragmas work too).
+ALLOW_LINE = rb"notion-leakguard: allow(?![-\w])|pragma: allowlist secret"
+ALLOW_NEXT_LINE = rb"notion-leakguard: allow-next-line|pragma: allowlist nextline secret"

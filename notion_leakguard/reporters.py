@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +36,11 @@ Refused: a Notion key is about to be committed or pushed. What to do now:
      secret; then review recent activity in the workspace.
 """
 
+_SUPPRESSORS = {
+    "baseline": "the baseline",
+    "config": "the configuration",
+    "inline": "inline markers",
+}
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _INFORMATION_URI = "https://pypi.org/project/notion-leakguard/"
 
@@ -85,7 +91,11 @@ def _summary(result: ScanResult) -> str:
         parts.append(f"{len(dotenv)} dotenv file{'s' * (len(dotenv) != 1)} not kept out of git")
     text = "; ".join(parts)
     if result.suppressed:
-        text += f" ({len(result.suppressed)} suppressed by inline allow markers)"
+        kinds = Counter(f.suppressed for f in result.suppressed)
+        detail = ", ".join(
+            f"{n} by {_SUPPRESSORS.get(k or '', k)}" for k, n in sorted(kinds.items())
+        )
+        text += f" ({len(result.suppressed)} suppressed: {detail}; --no-suppress shows them)"
     return text + "."
 
 

@@ -18,8 +18,9 @@ from typing import NamedTuple
 
 from notion_leakguard.findings import Finding, fingerprint, redact
 from notion_leakguard.patterns import (
+    ALLOW_LINE,
+    ALLOW_NEXT_LINE,
     ESCAPE_BEFORE_TOKEN,
-    INLINE_ALLOW_MARKERS,
     MAX_LEFT_CONTEXT,
     MAX_MATCH_LENGTH,
     TOKEN_FORMATS,
@@ -63,6 +64,8 @@ def _compile_anchors(
 _ANCHORS, _ANCHOR_GROUPS = _compile_anchors(TOKEN_FORMATS)
 _EXACT = {fmt: re.compile(fmt.pattern.encode()) for fmt in TOKEN_FORMATS}
 _ESCAPE_BEFORE = re.compile(ESCAPE_BEFORE_TOKEN.encode())
+_ALLOW_LINE = re.compile(ALLOW_LINE)
+_ALLOW_NEXT_LINE = re.compile(ALLOW_NEXT_LINE)
 
 
 def scan_bytes(data: bytes, path: str, *, first_line: int = 1) -> list[Finding]:
@@ -137,6 +140,16 @@ def token_spans(data: bytes) -> Iterator[Span]:
         yield Span(fmt.rule, start, end, _allowed(data, start))
 
 
+def redact_tokens(data: bytes) -> bytes:
+    """`data` with every token replaced by its preview (for text another tool wrote)."""
+    pieces, position = [], 0
+    for _fmt, match in _matches(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF]):
+        prefix, body = match.group("prefix").decode(), match.group("body").decode()
+        pieces += [data[position : match.start("prefix")], redact(prefix, body).encode()]
+        position = match.end("body")
+    return b"".join([*pieces, data[position:]])
+
+
 def _matches(
     buffer: bytes, lo: int, hi: int, *, binary: bool
 ) -> Iterator[tuple[TokenFormat, re.Match[bytes]]]:
@@ -198,11 +211,16 @@ def _scan_buffer(
 
 
 def _allowed(buffer: bytes, start: int) -> bool:
-    """Whether the line holding buffer[start] carries an inline allow marker."""
+    """Whether an inline marker allows the token at buffer[start]: on its line, or an
+    allow-next-line marker on the line above."""
     line_start = buffer.rfind(b"\n", 0, start) + 1
     line_end = buffer.find(b"\n", start)
-    text = buffer[line_start : line_end if line_end >= 0 else len(buffer)]
-    return any(marker in text for marker in INLINE_ALLOW_MARKERS)
+    if _ALLOW_LINE.search(buffer, line_start, line_end if line_end >= 0 else len(buffer)):
+        return True
+    if not line_start:
+        return False
+    above = buffer.rfind(b"\n", 0, line_start - 1) + 1
+    return _ALLOW_NEXT_LINE.search(buffer, above, line_start) is not None
 
 
 def _boundary_before(buffer: bytes, start: int) -> bool:

@@ -34,21 +34,23 @@ OUTSIDE_GIT_NOTE = Note(
 )
 
 
-def discover(paths: Sequence[str], *, cwd: str) -> Iterator[Item]:
+def discover(
+    paths: Sequence[str], *, cwd: str, dotenv: envfiles.DotenvNames = envfiles.STANDARD
+) -> Iterator[Item]:
     """The files to scan for PATH arguments (files or directories), lazily, so scanning can
     start while a large tree is still being listed. A missing path fails at once."""
     for argument in paths:
         if not os.path.lexists(os.path.join(cwd, argument)):
             raise LeakguardError(f"{argument}: no such file or directory")
-    return _discover(paths, cwd)
+    return _discover(paths, cwd, dotenv)
 
 
-def _discover(paths: Sequence[str], cwd: str) -> Iterator[Item]:
+def _discover(paths: Sequence[str], cwd: str, dotenv: envfiles.DotenvNames) -> Iterator[Item]:
     for argument in paths:
         full = os.path.join(cwd, argument)
         display = display_path(full, cwd=cwd)
         if os.path.isdir(full):
-            yield from _directory(full, display)
+            yield from _directory(full, display, dotenv)
         else:
             yield FileEntry(full, display, follow_symlinks=True)
 
@@ -62,12 +64,12 @@ def _join(display: str, name: str) -> str:
     return name if display == "." else f"{display}/{name}"
 
 
-def _directory(directory: str, display: str) -> Iterator[Item]:
+def _directory(directory: str, display: str, dotenv: envfiles.DotenvNames) -> Iterator[Item]:
     if git.work_tree_root(directory) is None:
-        yield from _walk(directory, display)
+        yield from _walk(directory, display, dotenv)
         return
     listed = git.listed_files(directory)
-    for finding in envfiles.hygiene_findings(listed, cwd=directory):
+    for finding in envfiles.hygiene_findings(listed, cwd=directory, names=dotenv):
         yield finding._replace(path=_join(display, finding.path))
     for item in listed:
         full = os.path.join(directory, item.path)
@@ -82,12 +84,12 @@ def _directory(directory: str, display: str) -> Iterator[Item]:
         if stat.S_ISREG(info.st_mode):
             yield FileEntry(full, shown)
         elif stat.S_ISDIR(info.st_mode):
-            yield from _directory(full, shown)  # a submodule: its own repository
+            yield from _directory(full, shown, dotenv)  # a submodule: its own repository
         elif not stat.S_ISLNK(info.st_mode):
             yield Skipped(shown, "not a regular file")
 
 
-def _walk(directory: str, display: str) -> Iterator[Item]:
+def _walk(directory: str, display: str, dotenv: envfiles.DotenvNames) -> Iterator[Item]:
     try:
         with os.scandir(directory) as entries:
             children = sorted(entries, key=lambda entry: entry.name)
@@ -101,10 +103,10 @@ def _walk(directory: str, display: str) -> Iterator[Item]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != ".git":
-                    yield from _walk(entry.path, shown)
+                    yield from _walk(entry.path, shown, dotenv)
             elif entry.is_file(follow_symlinks=False):
                 yield FileEntry(entry.path, shown)
-                if envfiles.is_dotenv(entry.name):
+                if dotenv.matches(entry.name):
                     yield OUTSIDE_GIT_NOTE
             elif entry.name != ".git":
                 yield Skipped(shown, "not a regular file")

@@ -16,11 +16,13 @@ _SUBMODULE_MODE = b"160000"
 
 
 class Chunk(NamedTuple):
-    """Consecutive added lines of one file, joined by newlines."""
+    """Consecutive added lines of one file, joined by newlines, after the unchanged line
+    above them when there is one (it is context for inline markers, not reported)."""
 
     path: str  # relative to the repository root, POSIX
-    first_line: int
+    first_line: int  # line number of data's first line
     data: bytes
+    first_added: int  # findings before this line are in context, not added
 
 
 class StagedChanges(NamedTuple):
@@ -98,10 +100,11 @@ def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
     line_number = 0
     run: list[bytes] = []
     run_start = 0
+    context: tuple[int, bytes] | None = None  # the last unchanged line seen
     for line in section:
         hunk = _HUNK.match(line)
         if hunk:
-            in_hunk, line_number = True, int(hunk.group(1))
+            in_hunk, line_number, context = True, int(hunk.group(1)), None
         elif in_hunk and line.startswith(b"+"):
             if not run:
                 run_start = line_number
@@ -109,11 +112,18 @@ def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
             line_number += 1
             continue
         elif in_hunk and (line.startswith(b" ") or not line):
-            line_number += 1  # context; an empty line is a blank one with its space dropped
+            context = (line_number, line[1:])  # an empty line: a blank one, its space dropped
+            line_number += 1
         elif in_hunk and line.startswith(b"\\"):
             continue  # "\ No newline at end of file" does not end a run of added lines
         if run:
-            yield Chunk(path, run_start, b"\n".join(run))
+            yield _chunk(path, run_start, run, context)
             run = []
     if run:
-        yield Chunk(path, run_start, b"\n".join(run))
+        yield _chunk(path, run_start, run, context)
+
+
+def _chunk(path: str, start: int, added: list[bytes], context: tuple[int, bytes] | None) -> Chunk:
+    if context is not None and context[0] == start - 1:
+        return Chunk(path, start - 1, b"\n".join([context[1], *added]), start)
+    return Chunk(path, start, b"\n".join(added), start)

@@ -100,7 +100,7 @@ def test_text_colour(rng: random.Random) -> None:
     assert "\x1b[" not in plain
     assert "\x1b[31mnotion-api-token\x1b[0m" in coloured
     assert coloured.replace("\x1b[1m", "").replace("\x1b[31m", "").replace("\x1b[0m", "") == plain
-    assert "(1 suppressed by inline allow markers)" in plain
+    assert "(1 suppressed: 1 by inline markers; --no-suppress shows them)" in plain
 
 
 class Terminal(io.StringIO):

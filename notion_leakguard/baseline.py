@@ -1,0 +1,130 @@
+"""Baselines: findings acknowledged once, so that only new leaks fail.
+
+An entry holds the rule, the path (POSIX, relative to the baseline file's directory), the
+finding's one-way fingerprint and an optional reason: never the token, never a line number,
+never a timestamp. Entries are sorted, so the same findings always give the same bytes and
+edits that move lines change nothing. An entry whose file no longer exists matches its
+fingerprint anywhere: a file moved with `git mv` needs no new entry (one stat per entry).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from notion_leakguard.errors import LeakguardError
+from notion_leakguard.findings import Finding
+
+DEFAULT_PATH = ".notion-leakguard-baseline.json"
+FORMAT = 1
+
+
+class Entry(NamedTuple):
+    rule: str
+    path: str
+    fingerprint: str
+    reason: str | None = None
+
+
+class Baseline(NamedTuple):
+    directory: str  # where entry paths start
+    entries: tuple[Entry, ...]
+
+
+def load(path: str) -> Baseline:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+    except OSError as error:
+        raise LeakguardError(f"cannot read baseline {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise LeakguardError(f"baseline {path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        document = {}
+    entries = document.get("entries")
+    if document.get("format") != FORMAT or not isinstance(entries, list):
+        raise LeakguardError(f"{path} is not a notion-leakguard baseline (format {FORMAT})")
+    loaded = []
+    for index, entry in enumerate(entries):
+        try:
+            loaded.append(
+                Entry(
+                    str(entry["rule"]),
+                    str(entry["path"]),
+                    str(entry["fingerprint"]),
+                    str(entry["reason"]) if entry.get("reason") is not None else None,
+                )
+            )
+        except (KeyError, TypeError, AttributeError):
+            raise LeakguardError(
+                f"{path}: entries[{index}] needs rule, path and fingerprint"
+            ) from None
+    return Baseline(os.path.dirname(os.path.abspath(path)), tuple(loaded))
+
+
+def render(entries: Iterable[Entry]) -> str:
+    unique = sorted(set(entries), key=lambda e: (e.path, e.rule, e.fingerprint, e.reason or ""))
+    document = {
+        "tool": "notion-leakguard",
+        "format": FORMAT,
+        "entries": [
+            {k: v for k, v in e._asdict().items() if v is not None or k != "reason"} for e in unique
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(path: str, entries: Iterable[Entry]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(render(entries))
+    except OSError as error:
+        raise LeakguardError(f"cannot write baseline {path}: {error.strerror}") from None
+
+
+def entry_for(finding: Finding, *, finding_root: str, directory: str) -> Entry:
+    return Entry(
+        finding.rule,
+        _relative(os.path.join(finding_root, finding.path), directory),
+        finding.fingerprint,
+    )
+
+
+def matches(
+    baseline: Baseline, findings: Sequence[Finding], *, finding_root: str
+) -> dict[int, Entry]:
+    """For each finding (by index) that an entry acknowledges, that entry."""
+    by_key = {(e.fingerprint, e.path): e for e in baseline.entries}
+    moved: dict[str, Entry] = {}
+    for candidate in baseline.entries:
+        if not os.path.lexists(os.path.join(baseline.directory, candidate.path)):
+            moved.setdefault(candidate.fingerprint, candidate)
+    found = {}
+    for index, finding in enumerate(findings):
+        path = _relative(os.path.join(finding_root, finding.path), baseline.directory)
+        entry = by_key.get((finding.fingerprint, path), moved.get(finding.fingerprint))
+        if entry is not None:
+            found[index] = entry
+    return found
+
+
+def updated(
+    baseline: Baseline, findings: Sequence[Finding], *, finding_root: str, add_new: bool
+) -> list[Entry]:
+    """Entries that still occur (a moved file's entry follows it, reason kept), plus, with
+    add_new, entries for findings the baseline does not know yet."""
+    matched = matches(baseline, findings, finding_root=finding_root)
+    entries = []
+    for index, finding in enumerate(findings):
+        fresh = entry_for(finding, finding_root=finding_root, directory=baseline.directory)
+        if index in matched:
+            entries.append(fresh._replace(reason=matched[index].reason))
+        elif add_new:
+            entries.append(fresh)
+    return entries
+
+
+def _relative(path: str, directory: str) -> str:
+    return os.path.relpath(os.path.abspath(path), directory).replace(os.sep, "/")

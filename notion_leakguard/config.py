@@ -1,0 +1,190 @@
+"""Configuration: `.notion-leakguard.toml`, or `[tool.notion-leakguard]` in pyproject.toml.
+
+Both are looked for at the root of the repository holding the current directory (or in the
+current directory outside git). When both exist, `.notion-leakguard.toml` wins and
+pyproject.toml's table is ignored. Unknown keys and wrong types are errors that name the
+file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from functools import cache
+from typing import Any, NamedTuple
+
+from notion_leakguard.errors import LeakguardError
+
+OWN_FILE = ".notion-leakguard.toml"
+PYPROJECT = "pyproject.toml"
+TABLE = "notion-leakguard"
+
+
+class Allowed(NamedTuple):
+    fingerprint: str
+    reason: str
+
+
+class Config(NamedTuple):
+    root: str  # where relative paths in the configuration start
+    source: str | None = None  # the file it came from
+    exclude: tuple[str, ...] = ()  # gitignore-style globs, relative to root
+    baseline: str | None = None  # path, relative to root
+    extra_dotenv_patterns: tuple[str, ...] = ()  # more file names that hold keys
+    allow: tuple[Allowed, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def excludes(self, path: str) -> bool:
+        """Whether `path` (absolute, or relative to the working directory) is excluded."""
+        matcher = glob_matcher(self.exclude)
+        if matcher is None:
+            return False
+        relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        return not relative.startswith("../") and matcher.match(relative) is not None
+
+    def baseline_path(self) -> str | None:
+        return os.path.join(self.root, self.baseline) if self.baseline else None
+
+
+def load(cwd: str) -> Config:
+    root = _project_root(cwd)
+    own = os.path.join(root, OWN_FILE)
+    pyproject = os.path.join(root, PYPROJECT)
+    if os.path.isfile(own):
+        notes: tuple[str, ...] = ()
+        if _has_table(pyproject):
+            notes = (f"{OWN_FILE} is used; [tool.{TABLE}] in {PYPROJECT} is ignored",)
+        return _parse(_read_toml(own), root=root, source=own)._replace(notes=notes)
+    if os.path.isfile(pyproject):
+        table = _read_toml(pyproject).get("tool", {}).get(TABLE)
+        if table is not None:
+            if not isinstance(table, dict):
+                raise LeakguardError(f"{pyproject}: [tool.{TABLE}] must be a table")
+            return _parse(table, root=root, source=pyproject, prefix=f"tool.{TABLE}.")
+    return Config(root=root)
+
+
+def _project_root(cwd: str) -> str:
+    """The nearest directory up from cwd holding a configuration file, stopping at the top
+    of the repository (a directory with `.git`), as ruff and black look for theirs; no git
+    process is started for it."""
+    directory = os.path.abspath(cwd)
+    while True:
+        if os.path.isfile(os.path.join(directory, OWN_FILE)) or _has_table(
+            os.path.join(directory, PYPROJECT)
+        ):
+            return directory
+        parent = os.path.dirname(directory)
+        if os.path.exists(os.path.join(directory, ".git")) or parent == directory:
+            return directory if os.path.exists(os.path.join(directory, ".git")) else cwd
+        directory = parent
+
+
+def _has_table(pyproject: str) -> bool:
+    if not os.path.isfile(pyproject):
+        return False
+    try:
+        return TABLE in _read_toml(pyproject).get("tool", {})
+    except LeakguardError:
+        return False
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except OSError as error:
+        raise LeakguardError(f"cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LeakguardError(f"{path}: invalid TOML: {error}") from None
+
+
+def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -> Config:
+    def fail(key: str, problem: str) -> LeakguardError:
+        return LeakguardError(f"{source}: {prefix}{key}: {problem}")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(key, "must be a list of strings")
+        return tuple(value)
+
+    known = {"exclude", "baseline", "extra-dotenv-patterns", "allow"}
+    for key in table:
+        if key not in known:
+            raise fail(key, f"unknown key (known: {', '.join(sorted(known))})")
+    baseline = table.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise fail("baseline", "must be a string (a path)")
+    allow = []
+    entries = table.get("allow", [])
+    if not isinstance(entries, list):
+        raise fail("allow", "must be an array of tables ([[allow]])")
+    for index, entry in enumerate(entries):
+        key = f"allow[{index}]"
+        if not isinstance(entry, dict):
+            raise fail(key, "must be a table with fingerprint and reason")
+        unknown = set(entry) - {"fingerprint", "reason"}
+        if unknown:
+            raise fail(f"{key}.{sorted(unknown)[0]}", "unknown key (known: fingerprint, reason)")
+        fingerprint, reason = entry.get("fingerprint"), entry.get("reason")
+        if not isinstance(fingerprint, str) or not fingerprint.startswith("sha256:"):
+            raise fail(f"{key}.fingerprint", 'must be a string "sha256:…" from a report')
+        if not isinstance(reason, str) or not reason.strip():
+            raise fail(f"{key}.reason", "must be a non-empty string: say why it is allowed")
+        allow.append(Allowed(fingerprint, reason))
+    return Config(
+        root=root,
+        source=source,
+        exclude=strings("exclude"),
+        baseline=baseline,
+        extra_dotenv_patterns=strings("extra-dotenv-patterns"),
+        allow=tuple(allow),
+    )
+
+
+@cache
+def glob_matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regular expression for gitignore-style globs, matched against POSIX paths
+    relative to the configuration root: `*` and `?` stay within a directory, `**` crosses
+    directories, a pattern without a slash matches at any depth, a leading `/` anchors it,
+    and a directory pattern covers everything below it."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{_glob_regex(p)})" for p in patterns))
+
+
+def _glob_regex(pattern: str) -> str:
+    if pattern.startswith("!"):
+        raise LeakguardError(f"exclude: negations are not supported: {pattern}")
+    anchored = "/" in pattern.rstrip("/")
+    body = pattern.strip("/")
+    out, i = [], 0
+    while i < len(body):
+        if body.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif body.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif body[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif body[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif body[i] == "[" and "]" in body[i + 1 :]:
+            end = body.index("]", i + 1)
+            members = body[i + 1 : end].replace("\\", "\\\\")
+            out.append(f"[{'^' + members[1:] if members.startswith('!') else members}]")
+            i = end + 1
+        else:
+            out.append(re.escape(body[i]))
+            i += 1
+    start = "^" if anchored else "^(?:.*/)?"
+    return f"{start}{''.join(out)}(?:/.*)?$"

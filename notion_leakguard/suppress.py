@@ -1,0 +1,41 @@
+"""Which findings are acknowledged, and by what: inline markers (marked by the scanner),
+fingerprints allowed in the configuration, and the baseline. Suppression is never silent:
+suppressed findings stay in the result, and reports count them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from notion_leakguard import baseline as baselines
+from notion_leakguard.config import Allowed
+from notion_leakguard.findings import ScanResult
+
+INLINE, CONFIG, BASELINE = "inline", "config", "baseline"
+
+
+def apply(
+    result: ScanResult,
+    *,
+    allow: Sequence[Allowed] = (),
+    baseline: baselines.Baseline | None = None,
+    finding_root: str,
+) -> ScanResult:
+    allowed = {a.fingerprint for a in allow}
+    findings = [
+        f._replace(suppressed=CONFIG) if f.suppressed is None and f.fingerprint in allowed else f
+        for f in result.findings
+    ]
+    if baseline is not None:
+        open_ones = [i for i, f in enumerate(findings) if f.suppressed is None]
+        known = baselines.matches(
+            baseline, [findings[i] for i in open_ones], finding_root=finding_root
+        )
+        for position in known:
+            index = open_ones[position]
+            findings[index] = findings[index]._replace(suppressed=BASELINE)
+    return result._replace(findings=tuple(findings))
+
+
+def lift(result: ScanResult) -> ScanResult:
+    """Every finding reported, whatever would suppress it (--no-suppress)."""
+    return result._replace(findings=tuple(f._replace(suppressed=None) for f in result.findings))
