@@ -126,5 +126,11 @@ def updated(
     return entries
 
 
+def under(baseline: Baseline, entry: Entry, roots: Sequence[str]) -> bool:
+    """Whether the entry's file lies below one of `roots` (absolute paths)."""
+    path = os.path.normpath(os.path.join(baseline.directory, entry.path))
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
 def _relative(path: str, directory: str) -> str:
     return os.path.relpath(os.path.abspath(path), directory).replace(os.sep, "/")

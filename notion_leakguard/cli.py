@@ -247,7 +247,9 @@ def baseline_update(paths: tuple[str, ...], baseline_file: str | None, add_new: 
         finding_root=cwd,
     )
     entries = baselines.updated(known, result.reported, finding_root=cwd, add_new=add_new)
-    baselines.write(target, entries)
+    scanned = [os.path.abspath(p) for p in paths or (".",)]
+    elsewhere = [e for e in known.entries if not baselines.under(known, e, scanned)]
+    baselines.write(target, [*entries, *elsewhere])
     click.echo(f"{target}: {len(set(entries))} entries (was {len(known.entries)})", err=True)
     return EXIT_CLEAN
 

@@ -112,6 +112,9 @@ def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise fail(key, "must be a list of strings")
+        for pattern in value:
+            if pattern.startswith("!"):
+                raise fail(key, f"negations are not supported: {pattern}")
         return tuple(value)
 
     known = {"exclude", "baseline", "extra-dotenv-patterns", "allow"}

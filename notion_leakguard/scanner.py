@@ -12,10 +12,12 @@ the prefix does not disqualify a match; the random body is evidence enough.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from notion_leakguard import encodings
 from notion_leakguard.findings import Finding, fingerprint, redact
 from notion_leakguard.patterns import (
     ALLOW_LINE,
@@ -88,6 +90,11 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
     column = 0  # code points before the buffer's first byte on its line (a BOM is none)
     iterator = iter(blocks)
     upcoming = next(iterator, None)
+    codec = encodings.text_encoding(upcoming) if upcoming and first_line == 1 else None
+    if upcoming and codec is not None:  # UTF-16/32: scan as UTF-8, positions in that text
+        iterator = encodings.decode_stream(itertools.chain([upcoming], iterator), codec)
+        upcoming = next(iterator, None)
+    encoding = encodings.label(codec) if codec else "plain"
     binary = upcoming is not None and b"\0" in upcoming[:_BINARY_SNIFF]
     bom = first_line == 1 and upcoming is not None and upcoming.startswith(_BOM)
     while upcoming is not None:
@@ -105,6 +112,7 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
                 line,
                 column - (bom and buffer_start == 0),
                 binary=binary,
+                encoding=encoding,
             )
             done = limit
         if final:
@@ -174,6 +182,41 @@ def _matches(
         yield fmt, match
 
 
+class _Hit(NamedTuple):
+    position: int  # where the token is stored in the buffer
+    fmt: TokenFormat
+    prefix: str
+    body: str
+    encoding: str
+
+
+def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> list[_Hit]:
+    """Tokens whose stored form starts in buffer[lo:hi]: as bytes, and in text also
+    base64-encoded or with an escaped underscore."""
+    hits = [
+        _Hit(m.start("prefix"), fmt, m.group("prefix").decode(), m.group("body").decode(), encoding)
+        for fmt, m in _matches(buffer, lo, hi, binary=binary)
+    ]
+    if binary:
+        return hits
+    seen = set()
+    for decoded in encodings.escaped_underscores(buffer, lo, hi):
+        if _boundary_before(buffer, decoded.start):
+            for fmt, m in _matches(decoded.data, 0, 1, binary=True):
+                prefix, body = m.group("prefix").decode(), m.group("body").decode()
+                hits.append(_Hit(decoded.start, fmt, prefix, body, decoded.encoding))
+    for decoded in encodings.base64_values(buffer, lo, hi):
+        data = decoded.data
+        for fmt, m in _matches(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF]):
+            position = decoded.position(m.start("prefix"))
+            prefix, body = m.group("prefix").decode(), m.group("body").decode()
+            if lo <= position < hi and (position, body) not in seen:
+                seen.add((position, body))
+                hits.append(_Hit(position, fmt, prefix, body, decoded.encoding))
+    hits.sort(key=lambda hit: hit.position)
+    return hits
+
+
 def _scan_buffer(
     buffer: bytes,
     path: str,
@@ -184,13 +227,12 @@ def _scan_buffer(
     first_column: int,
     *,
     binary: bool,
+    encoding: str = "plain",
 ) -> Iterator[Finding]:
-    """Findings whose match starts in buffer[lo:hi]."""
+    """Findings whose stored form starts in buffer[lo:hi]."""
     cursor, line = 0, first_line
-    for fmt, match in _matches(buffer, lo, hi, binary=binary):
-        start = match.start("prefix")
-        prefix = match.group("prefix").decode()
-        body = match.group("body").decode()
+    for hit in _hits(buffer, lo, hi, binary=binary, encoding=encoding):
+        start = hit.position
         line += buffer.count(b"\n", cursor, start)
         cursor = start
         line_start = buffer.rfind(b"\n", 0, start) + 1
@@ -199,13 +241,14 @@ def _scan_buffer(
         else:
             column = first_column + _code_points(buffer[:start]) + 1
         yield Finding(
-            rule=fmt.rule,
+            rule=hit.fmt.rule,
             path=path,
             line=line,
             column=column,
-            preview=redact(prefix, body),
-            fingerprint=fingerprint(prefix + body),
-            message=fmt.message,
+            preview=redact(hit.prefix, hit.body),
+            fingerprint=fingerprint(hit.prefix + hit.body),
+            message=hit.fmt.message,
+            encoding=hit.encoding,
             suppressed="inline" if _allowed(buffer, start) else None,
         )
 

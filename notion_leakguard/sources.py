@@ -17,6 +17,8 @@ from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Finding, Note, Skipped
 
 BLOCK_SIZE = 1 << 20
+_OPEN_NAMED = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_OPEN_WALKED = _OPEN_NAMED | getattr(os, "O_NOFOLLOW", 0)
 
 
 class FileEntry(NamedTuple):
@@ -117,10 +119,7 @@ def _walk(directory: str, display: str, dotenv: envfiles.DotenvNames) -> Iterato
 def read_blocks(entry: FileEntry, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
     """The file's bytes in blocks. Raises OSError, or IsADirectoryError-like errors, when the
     file cannot be read; opening never blocks on a FIFO."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    if not entry.follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    descriptor = os.open(entry.path, flags)
+    descriptor = os.open(entry.path, _OPEN_NAMED if entry.follow_symlinks else _OPEN_WALKED)
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):

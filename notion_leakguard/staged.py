@@ -102,6 +102,9 @@ def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
     run_start = 0
     context: tuple[int, bytes] | None = None  # the last unchanged line seen
     for line in section:
+        if run and not (in_hunk and line.startswith((b"+", b"\\"))):
+            yield _chunk(path, run_start, run, context)
+            run = []
         hunk = _HUNK.match(line)
         if hunk:
             in_hunk, line_number, context = True, int(hunk.group(1)), None
@@ -110,15 +113,10 @@ def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
                 run_start = line_number
             run.append(line[1:])
             line_number += 1
-            continue
         elif in_hunk and (line.startswith(b" ") or not line):
             context = (line_number, line[1:])  # an empty line: a blank one, its space dropped
             line_number += 1
-        elif in_hunk and line.startswith(b"\\"):
-            continue  # "\ No newline at end of file" does not end a run of added lines
-        if run:
-            yield _chunk(path, run_start, run, context)
-            run = []
+        # "-" lines take no line number; "\ No newline at end of file" ends nothing
     if run:
         yield _chunk(path, run_start, run, context)
 

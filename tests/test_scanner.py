@@ -102,11 +102,11 @@ def test_camel_case_words_of_exact_length_are_not_found() -> None:
 def test_bytes_elsewhere_do_not_move_the_finding() -> None:
     line = f'token = "{NTN}"'.encode()
     clean = found(b"a\n" + line)
-    for noise in (b"\xff\xfe\xfa\n", b"\x00\x00\x00\n", b"\xef\xbb\xbf", b"\r\n"):
+    for noise in (b"x\xff\xfe\xfa\n", b"\x00\x00\x00\n", b"\xef\xbb\xbf", b"\r\n"):
         assert found(noise + b"a\n" + line)[0][2] == clean[0][2]
     # a BOM does not count as a column; invalid UTF-8 on other lines changes nothing
     assert found(b"\xef\xbb\xbf" + line) == [("notion-api-token", 1, 10)]
-    assert found(b"\xff\xfe\n" + line + b"\n\xc3") == [("notion-api-token", 2, 10)]
+    assert found(b"x\xff\xfe\n" + line + b"\n\xc3") == [("notion-api-token", 2, 10)]
     assert found(b"\x00" * 10 + b"\n" + line) == [("notion-api-token", 2, 10)]
     # no final newline
     assert found(line) == [("notion-api-token", 1, 10)]
