@@ -17,14 +17,22 @@ from notion_leakguard import (
     envfiles,
     git,
     hookinstall,
+    progress,
     sources,
     staged,
     suppress,
 )
 from notion_leakguard import baseline as baselines
+from notion_leakguard import history as histories
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Finding, Note, ScanResult, merge
-from notion_leakguard.reporters import FORMATS, SCAN_ADVICE, STAGED_ADVICE, render
+from notion_leakguard.reporters import (
+    FORMATS,
+    HISTORY_ADVICE,
+    SCAN_ADVICE,
+    STAGED_ADVICE,
+    render,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -71,6 +79,13 @@ def _suppression_options(command: Callable[..., int]) -> Callable[..., int]:
     is_flag=True,
     help="Scan the lines staged for commit in the current repository instead of PATHs.",
 )
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Scan every blob git history holds; PATHs are then revision ranges (default: HEAD).",
+)
+@click.option("--all-refs", is_flag=True, help="With --history: every branch, tag and ref.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
 @_format_options
 @_suppression_options
 @click.option(
@@ -81,6 +96,9 @@ def _suppression_options(command: Callable[..., int]) -> Callable[..., int]:
 def scan(
     paths: tuple[str, ...],
     staged: bool,
+    history: bool,
+    all_refs: bool,
+    quiet: bool,
     fmt: str,
     output: str | None,
     baseline_file: str | None,
@@ -94,12 +112,22 @@ def scan(
     """
     cwd = os.getcwd()
     settings = config.load(cwd)
+    if staged and history:
+        raise click.UsageError("--staged and --history do not go together")
+    if all_refs and not history:
+        raise click.UsageError("--all-refs goes with --history")
     if staged:
         if paths:
             raise click.UsageError("--staged scans the index; it takes no PATH")
         root = _staged_root(cwd, settings, baseline_file)
         result = scan_staged(cwd, settings=settings, root=root)
         advice = STAGED_ADVICE
+    elif history:
+        plan = histories.plan(cwd, paths, all_refs=all_refs)
+        root = git.work_tree_root(cwd) or cwd
+        show = None if quiet else progress.reporter(sys.stderr)
+        result = engine.scan_history(cwd, plan, progress=show)
+        advice = HISTORY_ADVICE
     else:
         root = cwd
         result = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
+from notion_leakguard import history
+from notion_leakguard.findings import Finding, Note, Origin, ScanResult, Skipped, merge
 from notion_leakguard.scanner import scan_blocks
 from notion_leakguard.sources import FileEntry, Item, read_blocks
 from notion_leakguard.staged import Chunk
@@ -85,3 +86,51 @@ def _scan_batch(items: Sequence[Item]) -> ScanResult:
         else:
             notes.append(item)
     return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes))
+
+
+def scan_history(
+    cwd: str, plan: history.Plan, *, progress: Callable[[int, int, int], None] | None = None
+) -> ScanResult:
+    """Scan each blob of the plan once; report each distinct token once, at the oldest
+    commit that brought it in, and whether HEAD still holds it."""
+    head = history.head_blobs(cwd)
+    introduced = {blob.oid: blob for blob in plan.blobs}
+    oids = [blob.oid for blob in plan.blobs] + sorted(head - introduced.keys())
+    first: dict[str, tuple[int, Finding]] = {}
+    at_head: set[str] = set()
+    scanned_bytes = 0
+    for index, (oid, blocks) in enumerate(history.contents(cwd, oids)):
+        blob = introduced.get(oid)
+        counted = _counting(blocks)
+        findings = list(scan_blocks(counted, blob.path if blob else oid))
+        scanned_bytes += counted.total
+        if oid in head:
+            at_head.update(f.fingerprint for f in findings)
+        if blob is not None:
+            for finding in findings:
+                known = first.get(finding.fingerprint)
+                if known is None or blob.order < known[0]:
+                    origin = Origin(blob.commit, blob.author, blob.date, at_head=False)
+                    first[finding.fingerprint] = (blob.order, finding._replace(origin=origin))
+        if progress is not None:
+            progress(index + 1, len(oids), scanned_bytes)
+    reported = []
+    for _order, finding in first.values():
+        assert finding.origin is not None
+        origin = finding.origin._replace(at_head=finding.fingerprint in at_head)
+        reported.append(finding._replace(origin=origin))
+    notes = tuple(Note(text) for text in plan.notes)
+    return merge([ScanResult(tuple(reported), files_scanned=len(plan.blobs), notes=notes)])
+
+
+class _counting:
+    """Passes blocks through, adding up their size."""
+
+    def __init__(self, blocks: Iterable[bytes]) -> None:
+        self.blocks = blocks
+        self.total = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for block in self.blocks:
+            self.total += len(block)
+            yield block

@@ -8,6 +8,15 @@ from typing import NamedTuple
 PREVIEW_CHARS = 4
 
 
+class Origin(NamedTuple):
+    """Where in history a finding came from (scan --history)."""
+
+    commit: str
+    author: str
+    date: str
+    at_head: bool  # the token is still in HEAD's tree
+
+
 class Finding(NamedTuple):
     rule: str
     path: str
@@ -19,6 +28,7 @@ class Finding(NamedTuple):
     encoding: str = "plain"
     # Why the finding is not reported (e.g. "inline" for an allow marker), or None.
     suppressed: str | None = None
+    origin: Origin | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -10,7 +10,9 @@ from typing import NamedTuple
 from notion_leakguard.errors import LeakguardError
 
 # Options that make output independent of the user's configuration.
-_NEUTRAL = ("-c", "core.quotepath=false", "-c", "color.ui=false")
+_NEUTRAL = (
+    *("-c", "core.quotepath=false", "-c", "color.ui=false", "-c", "log.showSignature=false"),
+)
 # Environment variables that would change diff output (GIT_DIFF_OPTS even beats -U0) or
 # how pathspecs match.
 _USER_SETTINGS = (
@@ -116,6 +118,13 @@ def top_level(cwd: str) -> str:
         run(["--version"], cwd=cwd)  # raises the clearer error when git itself is missing
         raise LeakguardError("not inside a git work tree")
     return root
+
+
+def top_level_or_bare(cwd: str) -> None:
+    """LeakguardError unless `cwd` is inside a repository, bare or not."""
+    if run(["rev-parse", "--git-dir"], cwd=cwd, check=False).returncode:
+        run(["--version"], cwd=cwd)  # the clearer error when git itself is missing
+        raise LeakguardError("not inside a git repository")
 
 
 def hooks_dir(cwd: str) -> str:

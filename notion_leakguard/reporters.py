@@ -36,6 +36,20 @@ Refused: a Notion key is about to be committed or pushed. What to do now:
      secret; then review recent activity in the workspace.
 """
 
+HISTORY_ADVICE = """\
+These keys were committed. Anyone with a clone has them, so removing them from HEAD is not
+enough. What to do now:
+  1. Rotate each key: in Notion open Settings > Connections > Develop or manage
+     integrations, pick the integration and press Refresh next to its secret. The old key
+     stops working everywhere, history included.
+  2. Review recent activity in the workspace for anything done with the key.
+  3. Remove the key from the current files if it is still there ("still at HEAD"), and keep
+     it in an environment variable or an ignored .env from now on.
+  4. Only if the team decides to rewrite history (every clone must then be re-cloned):
+     git filter-repo --replace-text FILE, with the old key on a line of FILE; then force-push
+     and ask hosts to purge caches. Rotating comes first either way.
+"""
+
 _SUPPRESSORS = {
     "baseline": "the baseline",
     "config": "the configuration",
@@ -62,7 +76,13 @@ def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_A
     lines = []
     for f in result.reported:
         rule = paint(f.rule, "31")
-        if f.line:
+        if f.line and f.origin is not None:
+            where = "still at HEAD" if f.origin.at_head else "no longer at HEAD"
+            lines.append(
+                f"{paint(f.path, '1')}:{f.line}:{f.column}: {rule} {f.preview} "
+                f"(commit {f.origin.commit[:12]}, {f.origin.author}, {f.origin.date}; {where})"
+            )
+        elif f.line:
             lines.append(f"{paint(f.path, '1')}:{f.line}:{f.column}: {rule} {f.preview}")
         else:
             lines.append(f"{paint(f.path, '1')}: {rule} ({f.message})")
@@ -112,7 +132,7 @@ def _env_advice(findings: tuple[Finding, ...]) -> str:
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "rule": finding.rule,
         "path": finding.path,
         "line": finding.line,
@@ -121,6 +141,20 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "encoding": finding.encoding,
         "message": finding.message,
+    }
+    if finding.origin is not None:
+        document["commit"] = _origin(finding)
+    return document
+
+
+def _origin(finding: Finding) -> dict[str, Any]:
+    assert finding.origin is not None
+    return {
+        "sha": finding.origin.commit,
+        "author": finding.origin.author,
+        "date": finding.origin.date,
+        "path": finding.path,
+        "present_at_head": finding.origin.at_head,
     }
 
 
@@ -163,6 +197,8 @@ def render_sarif(result: ScanResult) -> str:
             "locations": [{"physicalLocation": location}],
             "partialFingerprints": {"notionLeakguardToken/v1": finding.fingerprint},
         }
+        if finding.origin is not None:
+            entry["properties"] = {"commit": _origin(finding)}
         if finding.suppressed is not None:
             entry["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
         results.append(entry)
