@@ -86,6 +86,17 @@ def _suppression_options(command: Callable[..., int]) -> Callable[..., int]:
 )
 @click.option("--all-refs", is_flag=True, help="With --history: every branch, tag and ref.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option(
+    "--verify",
+    "verify_keys",
+    is_flag=True,
+    help="Ask the Notion API whether each key found still works (sends the keys).",
+)
+@click.option(
+    "--verify-all",
+    is_flag=True,
+    help="With --verify: also send secret_ strings whose file does not mention Notion.",
+)
 @_format_options
 @_suppression_options
 @click.option(
@@ -99,6 +110,8 @@ def scan(
     history: bool,
     all_refs: bool,
     quiet: bool,
+    verify_keys: bool,
+    verify_all: bool,
     fmt: str,
     output: str | None,
     baseline_file: str | None,
@@ -133,6 +146,19 @@ def scan(
         result = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs)
         advice = SCAN_ADVICE
     result = _suppressed(result, settings, baseline_file, root=root, lift=no_suppress)
+    if verify_all and not verify_keys:
+        raise click.UsageError("--verify-all goes with --verify")
+    if verify_keys:
+        # Imported only here: a scan never loads an HTTP client unless asked to verify.
+        from notion_leakguard import recollect, verify
+
+        if staged:
+            candidates = recollect.from_git(result.reported, cwd=root)
+        elif history:
+            candidates = recollect.from_git(result.reported, cwd=cwd)
+        else:
+            candidates = recollect.from_files(result.reported, root=root)
+        result = verify.annotate(result, candidates, verify_all=verify_all)
     return report(result, fmt=fmt, output=output, advice=advice)
 
 

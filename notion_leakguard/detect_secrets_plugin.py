@@ -10,10 +10,13 @@ allow markers): nothing here is a second copy of a rule.
 
 from __future__ import annotations
 
+import functools as _functools
+import os as _os
 from collections.abc import Generator
 
 from detect_secrets.constants import VerifiedResult as _VerifiedResult
 from detect_secrets.plugins.base import BasePlugin as _BasePlugin
+from detect_secrets.util.code_snippet import CodeSnippet as _CodeSnippet
 
 from notion_leakguard.scanner import token_spans as _token_spans
 
@@ -30,7 +33,24 @@ class NotionTokenDetector(_BasePlugin):
             if not span.allowed:
                 yield data[span.start : span.end].decode("ascii")
 
-    def verify(self, secret: str) -> _VerifiedResult:
-        """Never "verified false": detect-secrets drops such findings, and a revoked key that
-        is committed is still a leak. No key leaves the machine from here."""
-        return _VerifiedResult.UNVERIFIED
+    def verify(self, secret: str, context: _CodeSnippet | None = None) -> _VerifiedResult:
+        """Unverified unless the user opts in with NOTION_LEAKGUARD_VERIFY=1; then the same
+        check as `scan --verify`, once per token. Never "verified false": detect-secrets
+        drops such findings, and a revoked key that is committed is still a leak."""
+        if _os.environ.get("NOTION_LEAKGUARD_VERIFY") != "1":
+            return _VerifiedResult.UNVERIFIED
+        if secret.startswith("secret_") and _os.environ.get("NOTION_LEAKGUARD_VERIFY_ALL") != "1":
+            nearby = "\n".join(context.lines if context is not None else ()).lower()
+            if "notion" not in nearby:
+                return _VerifiedResult.UNVERIFIED  # other services use the secret_ prefix
+        if not secret.startswith(("ntn_", "secret_")):
+            return _VerifiedResult.UNVERIFIED  # session cookies are never sent
+        live = _state(secret) == "live"
+        return _VerifiedResult.VERIFIED_TRUE if live else _VerifiedResult.UNVERIFIED
+
+
+@_functools.cache
+def _state(secret: str) -> str:
+    from notion_leakguard import verify  # HTTP code only once the user opted in
+
+    return verify.verify({"key": secret}, base=verify.api_base())["key"]

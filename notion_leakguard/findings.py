@@ -29,6 +29,7 @@ class Finding(NamedTuple):
     # Why the finding is not reported (e.g. "inline" for an allow marker), or None.
     suppressed: str | None = None
     origin: Origin | None = None
+    verified: str | None = None  # with --verify: live, invalid or unknown
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

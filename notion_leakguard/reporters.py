@@ -50,6 +50,12 @@ enough. What to do now:
      and ask hosts to purge caches. Rotating comes first either way.
 """
 
+# What a verification state means (kept here, not imported: reporters load no HTTP code).
+_MEANINGS = {
+    "live": "the key works: rotate it now",
+    "invalid": "Notion rejects the key (revoked or never valid); still a leak, less urgent",
+    "unknown": "no answer could be had; treat the key as live",
+}
 _SUPPRESSORS = {
     "baseline": "the baseline",
     "config": "the configuration",
@@ -74,19 +80,22 @@ def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_A
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
     lines = []
-    for f in result.reported:
+    order = {"live": 0, "unknown": 1, "invalid": 2}
+    for f in sorted(result.reported, key=lambda f: order.get(f.verified or "", 3)):
         rule = paint(f.rule, "31")
-        if f.line and f.origin is not None:
-            where = "still at HEAD" if f.origin.at_head else "no longer at HEAD"
-            lines.append(
-                f"{paint(f.path, '1')}:{f.line}:{f.column}: {rule} {f.preview} "
-                f"(commit {f.origin.commit[:12]}, {f.origin.author}, {f.origin.date}; {where})"
-            )
-        elif f.line:
-            lines.append(f"{paint(f.path, '1')}:{f.line}:{f.column}: {rule} {f.preview}")
-        else:
+        if not f.line:
             lines.append(f"{paint(f.path, '1')}: {rule} ({f.message})")
+            continue
+        line = f"{paint(f.path, '1')}:{f.line}:{f.column}: {rule} {f.preview}"
+        if f.origin is not None:
+            where = "still at HEAD" if f.origin.at_head else "no longer at HEAD"
+            line += f" (commit {f.origin.commit[:12]}, {f.origin.author}, {f.origin.date}; {where})"
+        if f.verified is not None:
+            line += f" [{paint(f.verified, '1;31' if f.verified == 'live' else '33')}]"
+        lines.append(line)
     lines.append(_summary(result))
+    states = sorted({f.verified for f in result.reported if f.verified}, key=order.__getitem__)
+    lines += [f"  [{state}] {_MEANINGS[state]}" for state in states]
     tokens = [f for f in result.reported if f.line]
     if tokens:
         lines += ["", advice.rstrip("\n")]
@@ -144,6 +153,8 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
     }
     if finding.origin is not None:
         document["commit"] = _origin(finding)
+    if finding.verified is not None:
+        document["verified"] = finding.verified
     return document
 
 
@@ -197,8 +208,13 @@ def render_sarif(result: ScanResult) -> str:
             "locations": [{"physicalLocation": location}],
             "partialFingerprints": {"notionLeakguardToken/v1": finding.fingerprint},
         }
+        properties: dict[str, Any] = {}
         if finding.origin is not None:
-            entry["properties"] = {"commit": _origin(finding)}
+            properties["commit"] = _origin(finding)
+        if finding.verified is not None:
+            properties["verified"] = finding.verified
+        if properties:
+            entry["properties"] = properties
         if finding.suppressed is not None:
             entry["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
         results.append(entry)

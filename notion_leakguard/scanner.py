@@ -148,6 +148,16 @@ def token_spans(data: bytes) -> Iterator[Span]:
         yield Span(fmt.rule, start, end, _allowed(data, start))
 
 
+def tokens_in(data: bytes) -> dict[str, str]:
+    """Fingerprint to token, for every token in `data`, found as scan_bytes finds them. For
+    verification only: the one caller that may hold a token after the scan."""
+    codec = encodings.text_encoding(data)
+    if codec is not None:
+        data = b"".join(encodings.decode_stream([data], codec))
+    hits = _hits(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF], encoding="")
+    return {fingerprint(hit.prefix + hit.body): hit.prefix + hit.body for hit in hits}
+
+
 def redact_tokens(data: bytes) -> bytes:
     """`data` with every token replaced by its preview (for text another tool wrote)."""
     pieces, position = [], 0

@@ -1,0 +1,178 @@
+"""Opt-in verification: does a found key still work? Asked of the Notion API, never by
+default, one request per distinct token, standard library HTTP only.
+
+`GET /v1/users/me` with the token: 200 or 403 means live (403: valid but restricted), 401
+invalid (revoked, or never valid). 429 and 5xx are retried with exponential back-off,
+honouring Retry-After, within a total deadline; what is still unanswered then, timeouts,
+DNS and TLS errors, and a 200 whose body is not a Notion user, are unknown. Every finding
+is reported whatever the answer: a revoked key that is committed is still a leak.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import HTTPRedirectHandler, Request, build_opener
+
+from notion_leakguard.errors import LeakguardError
+from notion_leakguard.findings import Note, ScanResult
+from notion_leakguard.patterns import NOTION_LEGACY_TOKEN, NOTION_TOKEN_V2_COOKIE
+from notion_leakguard.recollect import Candidate
+
+LIVE, INVALID, UNKNOWN = "live", "invalid", "unknown"
+DEFAULT_API = "https://api.notion.com"
+API_ENV = "NOTION_LEAKGUARD_API_URL"
+NOTION_VERSION = "2022-06-28"
+CONCURRENCY = 4
+REQUEST_TIMEOUT = 10.0
+DEADLINE = 60.0
+_RETRIES = 5
+
+
+def api_base(environ: Mapping[str, str] = os.environ) -> str:
+    """The API base URL: https, or http on a loopback host (tests, local proxies)."""
+    base = environ.get(API_ENV, DEFAULT_API).rstrip("/")
+    parts = urlsplit(base)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return base
+    if parts.scheme == "http" and _loopback(host):
+        return base
+    raise LeakguardError(f"{API_ENV}={base}: https only (http is allowed for a loopback host)")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def verify(
+    tokens: Mapping[str, str],
+    *,
+    base: str,
+    concurrency: int = CONCURRENCY,
+    deadline: float = DEADLINE,
+    timeout: float = REQUEST_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, str]:
+    """The state of each token, by key (a fingerprint): one request per distinct token."""
+    ends = time.monotonic() + deadline
+    distinct = {token: key for key, token in tokens.items()}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        states = dict(
+            zip(
+                distinct,
+                pool.map(lambda token: _check(token, base, ends, timeout, sleep), distinct),
+            )
+        )
+    return {key: states[token] for key, token in tokens.items()}
+
+
+def _check(
+    token: str, base: str, ends: float, timeout: float, sleep: Callable[[float], None]
+) -> str:
+    request = Request(
+        f"{base}/v1/users/me",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Notion-Version": NOTION_VERSION,
+            "User-Agent": "notion-leakguard (secret verification)",
+        },
+    )
+    delay = 1.0
+    for _attempt in range(_RETRIES + 1):
+        remaining = ends - time.monotonic()
+        if remaining <= 0:
+            return UNKNOWN
+        try:
+            with _OPENER.open(request, timeout=min(timeout, remaining)) as response:
+                return LIVE if _is_user(response.read(1 << 16)) else UNKNOWN
+        except HTTPError as error:
+            if error.code == 401:
+                return INVALID
+            if error.code == 403:
+                return LIVE
+            if error.code != 429 and error.code < 500:
+                return UNKNOWN
+            wait = _retry_after(error.headers.get("Retry-After"), delay)
+        except (URLError, OSError, ValueError):
+            return UNKNOWN  # DNS, TLS, refused, timed out: nothing to retry within reason
+        if time.monotonic() + wait > ends:
+            return UNKNOWN
+        sleep(wait)
+        delay = min(delay * 2, 30.0)
+    return UNKNOWN
+
+
+class _NoRedirect(HTTPRedirectHandler):
+    """A redirect would carry the Authorization header to wherever it points: refuse."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = build_opener(_NoRedirect)
+
+
+def _is_user(body: bytes) -> bool:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("object") == "user"
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return default
+
+
+def annotate(
+    result: ScanResult, candidates: Mapping[str, Candidate], *, verify_all: bool
+) -> ScanResult:
+    """The result with each eligible finding's state. Session cookies are never sent;
+    legacy `secret_` strings only when their file or path mentions Notion (other services
+    use that prefix too), unless verify_all."""
+    tokens, held_back = {}, 0
+    for finding in result.findings:
+        candidate = candidates.get(finding.fingerprint)
+        if candidate is None or finding.rule == NOTION_TOKEN_V2_COOKIE.rule:
+            continue
+        if finding.rule == NOTION_LEGACY_TOKEN.rule and not (
+            verify_all or candidate.mentions_notion
+        ):
+            held_back += 1
+            continue
+        tokens[finding.fingerprint] = candidate.token
+    states = verify(tokens, base=api_base()) if tokens else {}
+    notes = []
+    if held_back:
+        notes.append(
+            f"{held_back} secret_ token(s) not verified: neither the file nor its path mentions "
+            "Notion, and other services use that prefix (--verify-all sends them too)"
+        )
+    if any(f.rule == NOTION_TOKEN_V2_COOKIE.rule for f in result.findings):
+        notes.append("session cookies (token_v2) are never verified")
+    if any(f.line and f.fingerprint not in candidates for f in result.findings):
+        notes.append("findings that could not be read again (standard input) were not verified")
+    findings = tuple(f._replace(verified=states.get(f.fingerprint)) for f in result.findings)
+    return result._replace(findings=findings, notes=result.notes + tuple(Note(n) for n in notes))
