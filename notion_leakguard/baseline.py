@@ -73,7 +73,7 @@ def render(entries: Iterable[Entry]) -> str:
             {k: v for k, v in e._asdict().items() if v is not None or k != "reason"} for e in unique
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document, indent=2) + "\n"  # ASCII: any file name stays exact
 
 
 def write(path: str, entries: Iterable[Entry]) -> None:
@@ -97,6 +97,7 @@ def matches(
 ) -> dict[int, Entry]:
     """For each finding (by index) that an entry acknowledges, that entry."""
     by_key = {(e.fingerprint, e.path): e for e in baseline.entries}
+    by_fingerprint = {e.fingerprint: e for e in baseline.entries}
     moved: dict[str, Entry] = {}
     for candidate in baseline.entries:
         if not os.path.lexists(os.path.join(baseline.directory, candidate.path)):
@@ -105,6 +106,10 @@ def matches(
     for index, finding in enumerate(findings):
         path = _relative(os.path.join(finding_root, finding.path), baseline.directory)
         entry = by_key.get((finding.fingerprint, path), moved.get(finding.fingerprint))
+        if entry is None and finding.origin is not None and finding.origin.at_head:
+            # A history finding names the path where the token came in; HEAD may hold it
+            # under another name now, which is where the baseline recorded it.
+            entry = by_fingerprint.get(finding.fingerprint)
         if entry is not None:
             found[index] = entry
     return found

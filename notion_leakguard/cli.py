@@ -31,6 +31,7 @@ from notion_leakguard.reporters import (
     HISTORY_ADVICE,
     SCAN_ADVICE,
     STAGED_ADVICE,
+    printable,
     render,
 )
 
@@ -411,7 +412,8 @@ def install_hook(force: bool, uninstall: bool) -> int:
 def report(result: ScanResult, *, fmt: str, output: str | None, advice: str = SCAN_ADVICE) -> int:
     for skipped in result.skipped:
         click.echo(
-            f"notion-leakguard: warning: {skipped.display}: {skipped.reason}; skipped", err=True
+            f"notion-leakguard: warning: {printable(skipped.display)}: {skipped.reason}; skipped",
+            err=True,
         )
     for note in result.notes:
         click.echo(f"notion-leakguard: note: {note.text}", err=True)

@@ -86,7 +86,7 @@ class Decoded(NamedTuple):
 
 # --- an underscore written as %5F or \u005f ---------------------------------------------
 
-_ESCAPED_UNDERSCORE_WINDOW = 160
+_ESCAPED_UNDERSCORE_WINDOW = 512  # the longest token with its escapes fits
 
 
 def _escaped_anchor() -> tuple[re.Pattern[bytes], dict[str, tuple[int, str]]]:

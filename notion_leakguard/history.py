@@ -49,12 +49,14 @@ def plan(cwd: str, revisions: Sequence[str], *, all_refs: bool) -> Plan:
             "shallow clone: commits before the shallow boundary were not scanned "
             "(git fetch --unshallow, then scan again)"
         )
-    selection = ["--all"] if all_refs else list(revisions) or ["HEAD"]
+    options = ["--all"] if all_refs else []
+    selection = [] if all_refs else list(revisions) or ["HEAD"]
     output = git.run(
         [
             *("log", "-z", "--raw", "--no-abbrev", "--no-renames", "--root", "-m"),
             *("--topo-order", "--reverse", "--no-ext-diff", "--no-textconv", "--no-color"),
             "--format=%x01%H%x00%an%x00%aI",
+            *options,
             "--end-of-options",
             *selection,
             "--",

@@ -73,6 +73,23 @@ def render(result: ScanResult, fmt: str, *, color: bool = False, advice: str = S
     return render_text(result, color=color, advice=advice)
 
 
+def printable(text: str) -> str:
+    """`text` safe for one terminal line: control characters (newlines, escape sequences)
+    and bytes that were not UTF-8 in a file name are shown escaped, as `\\n` or `\\xff`."""
+    if text.isprintable():
+        return text
+    shown = []
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+            shown.append(f"\\x{code - 0xDC00:02x}")
+        elif not char.isprintable() and char != " ":
+            shown.append(repr(char)[1:-1])
+        else:
+            shown.append(char)
+    return "".join(shown)
+
+
 def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_ADVICE) -> str:
     """One line per finding, a summary, then once what to do (`advice` for tokens)."""
 
@@ -83,10 +100,11 @@ def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_A
     order = {"live": 0, "unknown": 1, "invalid": 2}
     for f in sorted(result.reported, key=lambda f: order.get(f.verified or "", 3)):
         rule = paint(f.rule, "31")
+        path = paint(printable(f.path), "1")
         if not f.line:
-            lines.append(f"{paint(f.path, '1')}: {rule} ({f.message})")
+            lines.append(f"{path}: {rule} ({f.message})")
             continue
-        line = f"{paint(f.path, '1')}:{f.line}:{f.column}: {rule} {f.preview}"
+        line = f"{path}:{f.line}:{f.column}: {rule} {f.preview}"
         if f.origin is not None:
             where = "still at HEAD" if f.origin.at_head else "no longer at HEAD"
             line += f" (commit {f.origin.commit[:12]}, {f.origin.author}, {f.origin.date}; {where})"
@@ -135,7 +153,7 @@ def _env_advice(findings: tuple[Finding, ...]) -> str:
     tracked = sorted({f.path for f in findings if f.rule == TRACKED})
     if tracked:
         lines.append("  - Stop tracking them (the files stay on disk), then commit:")
-        lines += [f"      git rm --cached -- {shlex.quote(path)}" for path in tracked]
+        lines += [f"      git rm --cached -- {printable(shlex.quote(path))}" for path in tracked]
         lines.append("    Keys ever committed in them stay in git history: rotate them.")
     return "\n".join(lines)
 
@@ -176,7 +194,8 @@ def render_json(result: ScanResult) -> str:
         "findings": [_finding_json(f) for f in result.reported],
         "suppressed": [{**_finding_json(f), "reason": f.suppressed} for f in result.suppressed],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # ASCII only: a file name that is not UTF-8 stays exact (as a \\udcXX escape).
+    return json.dumps(document, indent=2) + "\n"
 
 
 def render_sarif(result: ScanResult) -> str:
@@ -196,7 +215,10 @@ def render_sarif(result: ScanResult) -> str:
     results = []
     for finding in result.findings:
         location: dict[str, Any] = {
-            "artifactLocation": {"uri": quote(finding.path), "uriBaseId": "%SRCROOT%"}
+            "artifactLocation": {
+                "uri": quote(finding.path.encode("utf-8", "surrogateescape")),
+                "uriBaseId": "%SRCROOT%",
+            }
         }
         if finding.line > 0:
             location["region"] = {"startLine": finding.line, "startColumn": finding.column}
@@ -236,4 +258,5 @@ def render_sarif(result: ScanResult) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # ASCII only: a file name that is not UTF-8 stays exact (as a \\udcXX escape).
+    return json.dumps(document, indent=2) + "\n"

@@ -89,7 +89,7 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
     line = first_line  # line number of the buffer's first byte
     column = 0  # code points before the buffer's first byte on its line (a BOM is none)
     iterator = iter(blocks)
-    upcoming = next(iterator, None)
+    upcoming = _first_block(iterator)
     codec = encodings.text_encoding(upcoming) if upcoming and first_line == 1 else None
     if upcoming and codec is not None:  # UTF-16/32: scan as UTF-8, positions in that text
         iterator = encodings.decode_stream(itertools.chain([upcoming], iterator), codec)
@@ -128,6 +128,23 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
                 column += _code_points(moved) - (bom and buffer_start == 0)
             buffer_start += keep
         carry = buffer[keep:]
+
+
+def _first_block(iterator: Iterator[bytes]) -> bytes | None:
+    """The first block, joined with the next ones up to the sniffing size: the encoding and
+    binary tests look at that much, however the stream was cut."""
+    first = next(iterator, None)
+    if first is None or len(first) >= _BINARY_SNIFF:
+        return first
+    pieces = [first]
+    size = len(first)
+    while size < _BINARY_SNIFF:
+        block = next(iterator, None)
+        if block is None:
+            break
+        pieces.append(block)
+        size += len(block)
+    return b"".join(pieces)
 
 
 class Span(NamedTuple):
