@@ -10,13 +10,12 @@ Binary data gets none of the text passes (its own tokens are found as plain byte
 
 from __future__ import annotations
 
-import base64
 import binascii
+import bisect
 import codecs
 import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
-from urllib.parse import unquote_to_bytes
 
 from notion_leakguard.patterns import TOKEN_FORMATS
 
@@ -86,43 +85,60 @@ class Decoded(NamedTuple):
 
 # --- an underscore written as %5F or \u005f ---------------------------------------------
 
-_ESCAPED_UNDERSCORE_WINDOW = 512  # the longest token with its escapes fits
 
-
-def _escaped_anchor() -> tuple[re.Pattern[bytes], dict[str, tuple[int, str]]]:
+def _escaped_anchor() -> re.Pattern[bytes]:
     heads = sorted({a.partition("_")[0] for f in TOKEN_FORMATS for a in f.anchors if "_" in a})
-    alternatives: list[str] = []
-    groups: dict[str, tuple[int, str]] = {}
-    for escape, encoding in (("%5", "percent"), ("\\u005", "json-escape")):
-        for head in heads:
-            name = f"e{len(groups)}"
-            groups[name] = (len(head) + len(escape) - 1, encoding)  # the match starts at "5"
-            alternatives.append(f"(?<={re.escape(head + escape)}[Ff])(?P<{name}>)")
-    # `5` first: a one-character literal the engine can skip to.
-    return re.compile(f"5[Ff](?:{'|'.join(alternatives)})".encode()), groups
+    alternatives = [
+        f"(?<={re.escape(head + escape)}[Ff])" for escape in ("%5", "\\u005") for head in heads
+    ]
+    # `5` first: a one-character literal the engine can skip to; then a cheap look at the
+    # one character before it (% or the 0 of \u005f) before the longer lookbehinds.
+    return re.compile(f"5[Ff](?<=[%0]5[Ff])(?:{'|'.join(alternatives)})".encode())
 
 
-_ESCAPED, _ESCAPED_GROUPS = _escaped_anchor()
-_JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})")
+_ESCAPED = re.compile(rb"%5[Ff]|\\u005[Ff]")
+_ESCAPED_AFTER_HEAD = _escaped_anchor()
 
 
-def escaped_underscores(buffer: bytes, lo: int, hi: int) -> Iterator[Decoded]:
-    """Windows starting where a prefix with an escaped underscore starts, unescaped."""
-    for match in _ESCAPED.finditer(buffer, lo):
-        name = match.lastgroup
-        assert name is not None
-        back, encoding = _ESCAPED_GROUPS[name]
-        start = match.start() - back
-        if start >= hi:
-            return
-        if start < lo:
-            continue
-        window = buffer[start : start + _ESCAPED_UNDERSCORE_WINDOW]
-        if encoding == "percent":
-            data = unquote_to_bytes(window)
-        else:
-            data = _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)).encode(), window)
-        yield Decoded(start, data, encoding, 0.0)
+class Unescaped:
+    """A buffer with every escaped underscore written as `_`, and the way back to offsets
+    in the buffer (worked out on first use: only findings need it)."""
+
+    def __init__(self, original: bytes) -> None:
+        self.original = original
+        self.data = (
+            original.replace(b"%5F", b"_")
+            .replace(b"%5f", b"_")
+            .replace(b"\\u005f", b"_")
+            .replace(b"\\u005F", b"_")
+        )
+        self._starts: list[int] = []  # each escape's offset in `data`
+        self._shrunk: list[int] = []  # bytes removed by that escape and those before it
+        self._mapped = False
+
+    def position(self, offset: int) -> int:
+        if not self._mapped:
+            removed = 0
+            for escape in _ESCAPED.finditer(self.original):
+                self._starts.append(escape.start() - removed)
+                removed += escape.end() - escape.start() - 1
+                self._shrunk.append(removed)
+            self._mapped = True
+        before = bisect.bisect_left(self._starts, offset)
+        return offset + (self._shrunk[before - 1] if before else 0)
+
+
+def unescape_underscores(buffer: bytes, lo: int, hi: int) -> Unescaped | None:
+    """The buffer unescaped, when an escaped underscore follows a token prefix's head in
+    buffer[lo:hi] (one pass that jumps from `5` to `5`); None otherwise, the usual case."""
+    if _ESCAPED_AFTER_HEAD.search(buffer, lo, min(len(buffer), hi + 8)) is None:
+        return None
+    return Unescaped(buffer)
+
+
+def escape_kind(stored: bytes) -> str:
+    """How an escaped token was stored: percent-encoding or a JSON escape."""
+    return "percent" if b"%5" in stored else "json-escape"
 
 
 # --- base64 -------------------------------------------------------------------------------
@@ -135,38 +151,14 @@ _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _MAX_DEPTH = 2  # base64 inside base64: a .dockerconfigjson holds base64 "auth" values
 
 
-def _images(texts: Iterable[bytes]) -> set[bytes]:
-    """The base64 (and base64url) characters that encode each text alone, at each of the
-    three alignments: base64 holding a text holds one of its images."""
-    images = set()
-    for raw in texts:
-        for shift in range(3):
-            encoded = base64.b64encode(b"\0" * shift + raw + b"\0\0\0")
-            whole = [
-                i
-                for i in range(len(encoded))
-                if 6 * i >= 8 * shift and 6 * i + 6 <= 8 * (shift + len(raw))
-            ]
-            image = encoded[whole[0] : whole[-1] + 1]
-            images.add(image)
-            images.add(image.translate(bytes.maketrans(b"+/", b"-_")))
-    return images
-
-
-def _prefix_images() -> tuple[bytes, ...]:
-    """Images of every token prefix, and images of those images (base64 inside base64)."""
-    first = _images(anchor.encode() for fmt in TOKEN_FORMATS for anchor in fmt.anchors)
-    return tuple(sorted(first | _images(first)))
-
-
-_IMAGE = re.compile(b"|".join(re.escape(image) for image in _prefix_images()))
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
 
 
 def base64_values(buffer: bytes, lo: int, hi: int, depth: int = 1) -> Iterator[Decoded]:
-    """Decoded runs of 64+ base64 (or base64url) characters in buffer that reach into
-    [lo, hi) and hold the image of a token prefix, at each of the four offsets a value
-    may start at; values inside the decoded bytes too, down to _MAX_DEPTH."""
+    """Runs of 64+ base64 (or base64url) characters in buffer that reach into [lo, hi),
+    decoded at each of the four offsets a value may start at, and values inside decoded
+    text, down to _MAX_DEPTH. Decoding, and the scanner's pass over what it gives, run in
+    C at memory speed; looking for the base64 images of token prefixes first cost more."""
     classes = buffer.translate(_CLASSES)
     found = classes.find(_RUN, max(0, lo - _MIN_RUN))
     while found != -1 and found < hi:
@@ -174,20 +166,9 @@ def base64_values(buffer: bytes, lo: int, hi: int, depth: int = 1) -> Iterator[D
         end = classes.find(b" ", found)
         end = len(buffer) if end == -1 else end
         run = buffer[start:end]
-        if _plausible(run) and _IMAGE.search(run):
+        if _plausible(run):
             yield from _decode_run(run, start, depth)
         found = classes.find(_RUN, end)
-
-
-def _plausible(run: bytes) -> bool:
-    """Base64 uses one alphabet, standard (+/) or URL-safe (-_), and its two specials are
-    2 characters in 64; file paths and snake_case names mix them or use them far more, and
-    64 characters that are all hex digits are a digest."""
-    if _HEX.fullmatch(run):
-        return False  # digests and numbers, not base64
-    standard = run.count(b"+") + run.count(b"/")
-    urlsafe = run.count(b"-") + run.count(b"_")
-    return not (standard and urlsafe) and 8 * (standard + urlsafe) <= len(run)
 
 
 def _decode_run(run: bytes, start: int, depth: int) -> Iterator[Decoded]:
@@ -201,7 +182,7 @@ def _decode_run(run: bytes, start: int, depth: int) -> Iterator[Decoded]:
             continue
         decoded = Decoded(start + offset, data, "base64", 4 / 3)
         yield decoded
-        if depth < _MAX_DEPTH:
+        if depth < _MAX_DEPTH and data.isascii() and b"\0" not in data:
             for inner in base64_values(data, 0, len(data), depth + 1):
                 yield Decoded(
                     decoded.position(inner.start),
@@ -209,3 +190,14 @@ def _decode_run(run: bytes, start: int, depth: int) -> Iterator[Decoded]:
                     "base64",
                     inner.bytes_per_char * decoded.bytes_per_char,
                 )
+
+
+def _plausible(run: bytes) -> bool:
+    """Base64 uses one alphabet, standard (+/) or URL-safe (-_), and its two specials are
+    2 characters in 64; file paths and snake_case names mix them or use them far more, and
+    64 characters that are all hex digits are a digest."""
+    if _HEX.fullmatch(run):
+        return False  # digests and numbers, not base64
+    standard = run.count(b"+") + run.count(b"/")
+    urlsafe = run.count(b"-") + run.count(b"_")
+    return not (standard and urlsafe) and 8 * (standard + urlsafe) <= len(run)

@@ -13,20 +13,25 @@ COOKIE_ALPHABET = ALNUM + "-_"
 class TokenFormat(NamedTuple):
     """One credential format.
 
-    ``pattern`` is matched at the start of an anchor. Its group ``prefix`` is the fixed part
-    shown in previews, group ``body`` the secret part; the token is ``prefix`` + ``body``.
-    Every anchor holds a ``_``: the scanner finds candidates in one pass by jumping from one
-    ``_`` to the next, which is many times faster in CPython than an alternation of prefixes.
+    A token is found where one of ``anchors`` (literal text, each holding a ``_``) stands:
+    the scanner jumps from one ``_`` to the next in a single pass, many times faster in
+    CPython than an alternation of prefixes. After the anchor come ``between`` (text that
+    is not part of the token, such as `=` after a key), the secret ``body``, and ``end``,
+    the boundary after a token in text (binary data packs fields without one). When
+    ``anchor_is_prefix``, the anchor is the token's own fixed prefix, shown in previews.
     """
 
     rule: str
     message: str
     anchors: tuple[str, ...]
-    pattern: str
+    body: str
+    end: str
     alphabet: str
     # The last `random_length` characters of the body are uniformly random in a real token;
     # the placeholder filter looks only at those (see placeholders.py).
     random_length: int
+    between: str = ""
+    anchor_is_prefix: bool = True
 
 
 # Internal integration token, format since September 2024:
@@ -36,7 +41,8 @@ NOTION_API_TOKEN = TokenFormat(
     rule="notion-api-token",
     message="Notion API token",
     anchors=("ntn_",),
-    pattern=r"(?P<prefix>ntn_)(?P<body>[0-9]{11}[A-Za-z0-9]{35})(?![A-Za-z0-9])",
+    body=r"[0-9]{11}[A-Za-z0-9]{35}",
+    end=r"(?![A-Za-z0-9])",
     alphabet=ALNUM,
     random_length=35,
 )
@@ -47,7 +53,8 @@ NOTION_LEGACY_TOKEN = TokenFormat(
     rule="notion-legacy-token",
     message="Notion API token (legacy secret_ format)",
     anchors=("secret_",),
-    pattern=r"(?P<prefix>secret_)(?P<body>[A-Za-z0-9]{43})(?![A-Za-z0-9])",
+    body=r"[A-Za-z0-9]{43}",
+    end=r"(?![A-Za-z0-9])",
     alphabet=ALNUM,
     random_length=43,
 )
@@ -63,10 +70,8 @@ NOTION_TOKEN_V2_COOKIE = TokenFormat(
         "v02%3auser_token_or_cookies%3a",
         "v02:user_token_or_cookies:",
     ),
-    pattern=(
-        r"(?P<prefix>v02(?:%3[Aa]|:)user_token_or_cookies(?:%3[Aa]|:))"
-        r"(?P<body>[A-Za-z0-9_-]{132})(?![A-Za-z0-9_-])"
-    ),
+    body=r"[A-Za-z0-9_-]{132}",
+    end=r"(?![A-Za-z0-9_-])",
     alphabet=COOKIE_ALPHABET,
     random_length=132,
 )
@@ -77,12 +82,12 @@ NOTION_TOKEN_V2_HEX = TokenFormat(
     rule="notion-token-v2-cookie",
     message="Notion token_v2 session cookie",
     anchors=("token_v2", "TOKEN_V2"),
-    pattern=(
-        r"(?:token_v2|TOKEN_V2)[\"']?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}[\"']?"
-        r"(?P<prefix>)(?P<body>[0-9a-f]{150,1024})(?![0-9A-Za-z])"
-    ),
+    between=r"[\"']?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}[\"']?",
+    body=r"[0-9a-f]{150,1024}",
+    end=r"(?![0-9A-Za-z])",
     alphabet=HEX,
     random_length=150,
+    anchor_is_prefix=False,
 )
 
 TOKEN_FORMATS: tuple[TokenFormat, ...] = (

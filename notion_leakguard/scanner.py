@@ -6,8 +6,8 @@ format run, followed by the boundary and placeholder checks. Lines and columns c
 counting bytes, so invalid UTF-8, NUL bytes or CRLF elsewhere never move a finding.
 
 Binary data (a NUL byte in the first 8 KiB, git's own test) packs fields without
-separators: a SQLite row stores `notion` right before the token. There a letter before
-the prefix does not disqualify a match; the random body is evidence enough.
+separators: a SQLite row stores `notion` right before the token. There a letter or digit
+next to a token does not disqualify it; the random body is evidence enough.
 """
 
 from __future__ import annotations
@@ -39,9 +39,21 @@ _TAIL = MAX_MATCH_LENGTH + 1
 _BINARY_SNIFF = 8192
 
 
+def exact_pattern(fmt: TokenFormat, *, end: bool = True) -> str:
+    """The whole match of a format: groups `prefix` (shown in previews) and `body`."""
+    anchors = "|".join(re.escape(anchor) for anchor in fmt.anchors)
+    tail = f"(?P<body>{fmt.body}){fmt.end if end else ''}"
+    if fmt.anchor_is_prefix:
+        return f"(?P<prefix>{anchors}){fmt.between}{tail}"
+    return f"(?:{anchors}){fmt.between}(?P<prefix>){tail}"
+
+
 def _compile_anchors(
-    formats: tuple[TokenFormat, ...],
+    formats: tuple[TokenFormat, ...], *, end: bool
 ) -> tuple[re.Pattern[bytes], dict[str, tuple[TokenFormat, int]]]:
+    """One pass for all formats: `_`, the rest of an anchor around it, and what must follow
+    (checked in the regular expression engine, so that text full of near misses such as
+    `secret_…` identifiers never comes back to Python)."""
     alternatives = []
     groups: dict[str, tuple[TokenFormat, int]] = {}
     before_underscore = set()
@@ -51,11 +63,8 @@ def _compile_anchors(
             name = f"a{len(groups)}"
             groups[name] = (fmt, len(head))
             before_underscore.add(head[-1])
-            alternatives.append(
-                f"(?<={re.escape(head)}_)(?={re.escape(tail)})(?P<{name}>)"
-                if tail
-                else f"(?<={re.escape(head)}_)(?P<{name}>)"
-            )
+            rest = f"{re.escape(tail)}{fmt.between}{fmt.body}{fmt.end if end else ''}"
+            alternatives.append(f"(?<={re.escape(head)}_)(?={rest})(?P<{name}>)")
     # `_` as the literal first character lets the engine skip ahead with a fast search;
     # the one-character class is a cheap first filter before the prefix lookbehinds.
     first = "".join(sorted(re.escape(c) for c in before_underscore))
@@ -63,8 +72,10 @@ def _compile_anchors(
     return re.compile(pattern.encode()), groups
 
 
-_ANCHORS, _ANCHOR_GROUPS = _compile_anchors(TOKEN_FORMATS)
-_EXACT = {fmt: re.compile(fmt.pattern.encode()) for fmt in TOKEN_FORMATS}
+_ANCHORS, _ANCHOR_GROUPS = _compile_anchors(TOKEN_FORMATS, end=True)
+_ANCHORS_BINARY, _ = _compile_anchors(TOKEN_FORMATS, end=False)
+_EXACT = {fmt: re.compile(exact_pattern(fmt).encode()) for fmt in TOKEN_FORMATS}
+_EXACT_BINARY = {fmt: re.compile(exact_pattern(fmt, end=False).encode()) for fmt in TOKEN_FORMATS}
 _ESCAPE_BEFORE = re.compile(ESCAPE_BEFORE_TOKEN.encode())
 _ALLOW_LINE = re.compile(ALLOW_LINE)
 _ALLOW_NEXT_LINE = re.compile(ALLOW_NEXT_LINE)
@@ -190,7 +201,7 @@ def _matches(
 ) -> Iterator[tuple[TokenFormat, re.Match[bytes]]]:
     """Confirmed tokens whose match starts in buffer[lo:hi]: the exact pattern, the boundary
     before the token and the placeholder filter all agree."""
-    for anchor in _ANCHORS.finditer(buffer, lo):
+    for anchor in (_ANCHORS_BINARY if binary else _ANCHORS).finditer(buffer, lo):
         name = anchor.lastgroup
         assert name is not None  # every alternative ends in a named group
         fmt, head_length = _ANCHOR_GROUPS[name]
@@ -199,7 +210,7 @@ def _matches(
             continue
         if match_start >= hi:
             break
-        match = _EXACT[fmt].match(buffer, match_start)
+        match = (_EXACT_BINARY if binary else _EXACT)[fmt].match(buffer, match_start)
         if match is None:
             continue
         if not binary and not _boundary_before(buffer, match.start("prefix")):
@@ -227,11 +238,14 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
     if binary:
         return hits
     seen = set()
-    for decoded in encodings.escaped_underscores(buffer, lo, hi):
-        if _boundary_before(buffer, decoded.start):
-            for fmt, m in _matches(decoded.data, 0, 1, binary=True):
-                prefix, body = m.group("prefix").decode(), m.group("body").decode()
-                hits.append(_Hit(decoded.start, fmt, prefix, body, decoded.encoding))
+    unescaped = encodings.unescape_underscores(buffer, lo, hi)
+    if unescaped is not None:
+        for fmt, m in _matches(unescaped.data, 0, len(unescaped.data), binary=False):
+            position = unescaped.position(m.start("prefix"))
+            stored = buffer[position : unescaped.position(m.end("body"))]
+            prefix, body = m.group("prefix").decode(), m.group("body").decode()
+            if lo <= position < hi and stored != (prefix + body).encode():
+                hits.append(_Hit(position, fmt, prefix, body, encodings.escape_kind(stored)))
     for decoded in encodings.base64_values(buffer, lo, hi):
         data = decoded.data
         for fmt, m in _matches(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF]):

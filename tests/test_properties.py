@@ -133,9 +133,24 @@ def placeholders(draw: st.DrawFn) -> str:
     return "secret_" + (string.ascii_letters * 3)[start : start + 43]
 
 
+# In text, that is: a NUL byte makes the data binary, where fields are packed without
+# separators and a letter next to a token is allowed (see test_binary_relaxes_boundaries).
+text_filler = filler.map(lambda s: s.replace("\0", " "))
+text_left = left.filter(lambda s: s != "\x00")
+text_right = right.filter(lambda s: s != "\x00")
+
+
 @settings(max_examples=300, deadline=None)
-@given(filler, left, placeholders(), right, filler)
+@given(text_filler, text_left, placeholders(), text_right, text_filler)
 def test_placeholders_are_never_found(
     before: str, lhs: str, fake: str, rhs: str, after: str
 ) -> None:
     assert scan_bytes((before + lhs + fake + rhs + after).encode(), "f") == []
+
+
+def test_binary_relaxes_boundaries() -> None:
+    rng = random.Random(5)
+    tok = tokens.api_token(rng)
+    packed = b"\x00\x01notion" + tok.encode() + b"Zmore\x00"
+    assert [f.preview for f in scan_bytes(packed, "f")] == [tokens.preview(tok)]
+    assert scan_bytes(b"notion" + tok.encode() + b"Zmore", "f") == []  # the same in text
