@@ -46,6 +46,10 @@ def text_encoding(head: bytes) -> str | None:
     sample = head[:_SNIFF]
     if len(sample) < 16 or b"\0" not in sample:
         return None
+    # ASCII-range text in UTF-16/32 leaves every odd byte NUL (little-endian) or every even
+    # one (big-endian); most binary data fails both at once.
+    if not any(lane.count(0) >= 0.9 * len(lane) for lane in (sample[1::2], sample[0::2])):
+        return None
     shares = [lane.count(0) / len(lane) for lane in (sample[i::4] for i in range(4))]
     for codec, nul_lanes in _NUL_LANES:
         if all(s >= 0.9 if nul else s <= 0.1 for s, nul in zip(shares, nul_lanes)):
