@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
+from http.client import HTTPException
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
@@ -106,8 +107,9 @@ def _check(
             if error.code != 429 and error.code < 500:
                 return UNKNOWN
             wait = _retry_after(error.headers.get("Retry-After"), delay)
-        except (URLError, OSError, ValueError):
-            return UNKNOWN  # DNS, TLS, refused, timed out: nothing to retry within reason
+        except (URLError, OSError, ValueError, HTTPException):
+            # DNS, TLS, refused, timed out, not HTTP: nothing to retry within reason.
+            return UNKNOWN
         if time.monotonic() + wait > ends:
             return UNKNOWN
         sleep(wait)
