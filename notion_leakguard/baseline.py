@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Finding
+from notion_leakguard.scanner import redact_text
 
 DEFAULT_PATH = ".notion-leakguard-baseline.json"
 FORMAT = 1
@@ -138,4 +139,6 @@ def under(baseline: Baseline, entry: Entry, roots: Sequence[str]) -> bool:
 
 
 def _relative(path: str, directory: str) -> str:
-    return os.path.relpath(os.path.abspath(path), directory).replace(os.sep, "/")
+    # A path that holds a token is stored with the token's preview (both when an entry is
+    # written and when a finding is matched), so a baseline never holds one either.
+    return redact_text(os.path.relpath(os.path.abspath(path), directory).replace(os.sep, "/"))

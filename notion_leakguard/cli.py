@@ -34,6 +34,7 @@ from notion_leakguard.reporters import (
     printable,
     render,
 )
+from notion_leakguard.scanner import redact_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -367,6 +368,8 @@ def detect_secrets_plugin(shim: str | None, baseline: str | None) -> int:
     if shim is None:
         click.echo(detect_secrets_setup.plugin_path())
         return EXIT_CLEAN
+    if baseline:
+        detect_secrets_setup.check_baseline(baseline, shim)  # before anything is written
     detect_secrets_setup.write_shim(shim)
     if baseline and detect_secrets_setup.point_baseline_at(baseline, shim):
         click.echo(f"notion-leakguard: {baseline}: plugin path set to {shim}", err=True)
@@ -412,11 +415,12 @@ def install_hook(force: bool, uninstall: bool) -> int:
 def report(result: ScanResult, *, fmt: str, output: str | None, advice: str = SCAN_ADVICE) -> int:
     for skipped in result.skipped:
         click.echo(
-            f"notion-leakguard: warning: {printable(skipped.display)}: {skipped.reason}; skipped",
+            f"notion-leakguard: warning: {printable(redact_text(skipped.display))}: "
+            f"{skipped.reason}; skipped",
             err=True,
         )
     for note in result.notes:
-        click.echo(f"notion-leakguard: note: {note.text}", err=True)
+        click.echo(f"notion-leakguard: note: {printable(redact_text(note.text))}", err=True)
     if output is None:
         color = fmt == "text" and _wants_color(sys.stdout)
         click.echo(render(result, fmt, color=color, advice=advice), nl=False, color=color)
@@ -445,10 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("notion-leakguard: interrupted", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as error:
+        error.message = redact_text(error.message)  # a token given as an argument
         error.show()
         return EXIT_ERROR
     except LeakguardError as error:
-        click.echo(f"notion-leakguard: error: {error}", err=True)
+        click.echo(f"notion-leakguard: error: {printable(redact_text(str(error)))}", err=True)
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_CLEAN
 

@@ -18,6 +18,7 @@ from detect_secrets.constants import VerifiedResult as _VerifiedResult
 from detect_secrets.plugins.base import BasePlugin as _BasePlugin
 from detect_secrets.util.code_snippet import CodeSnippet as _CodeSnippet
 
+from notion_leakguard.detect_secrets_setup import SECRET_TYPE as _SECRET_TYPE
 from notion_leakguard.scanner import token_spans as _token_spans
 
 
@@ -25,7 +26,7 @@ class NotionTokenDetector(_BasePlugin):
     """Notion integration tokens (ntn_…, legacy secret_…) and token_v2 session cookies."""
 
     # Baselines key on this: it never changes.
-    secret_type = "Notion API Token"
+    secret_type = _SECRET_TYPE
 
     def analyze_string(self, string: str) -> Generator[str, None, None]:
         data = string.encode("utf-8", "surrogateescape")

@@ -15,12 +15,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.scanner import redact_tokens
+from notion_leakguard.scanner import previews_in, redact_text
 
 PLUGIN_MODULE = "notion_leakguard.detect_secrets_plugin"
 PLUGIN_CLASS = "NotionTokenDetector"
+SECRET_TYPE = "Notion API Token"  # the plugin's secret_type: baselines key on it, never change it
 
 SHIM = f'''"""Loads notion-leakguard's detect-secrets plugin (written by
 `notion-leakguard detect-secrets-plugin --shim`). Needs notion-leakguard[detect-secrets]."""
@@ -54,9 +56,10 @@ def write_shim(path: str) -> None:
         raise LeakguardError(f"cannot write {path}: {error.strerror}") from None
 
 
-def point_baseline_at(baseline: str, shim: str) -> bool:
-    """Make the baseline's entry for our plugin name `shim` by a relative path; return
-    whether the file changed."""
+def check_baseline(
+    baseline: str, shim: str = "SHIM"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The baseline and its entries for our plugin; LeakguardError when it has none."""
     try:
         with open(baseline, encoding="utf-8") as stream:
             document = json.load(stream)
@@ -71,6 +74,13 @@ def point_baseline_at(baseline: str, shim: str) -> bool:
             f"{baseline} does not use the {PLUGIN_CLASS} plugin: create it with "
             f"detect-secrets scan --plugin {shim}"
         )
+    return document, entries
+
+
+def point_baseline_at(baseline: str, shim: str) -> bool:
+    """Make the baseline's entry for our plugin name `shim` by a relative path; return
+    whether the file changed."""
+    document, entries = check_baseline(baseline, shim)
     wanted = "file://" + shim.replace(os.sep, "/")
     if all(entry.get("path") == wanted for entry in entries):
         return False
@@ -98,7 +108,48 @@ def audit(arguments: Sequence[str]) -> int:
     if not {"--report", "--stats", "--diff"} & set(arguments):
         return int(main(["audit", *arguments]) or 0)
     captured = io.StringIO()
-    with contextlib.redirect_stdout(captured):
-        code = int(main(["audit", *arguments]) or 0)
-    sys.stdout.write(redact_tokens(captured.getvalue().encode()).decode())
+    try:
+        with contextlib.redirect_stdout(captured):
+            code = int(main(["audit", *arguments]) or 0)
+    except Exception as error:  # detect-secrets' own failures (e.g. not a baseline)
+        raise LeakguardError(f"detect-secrets audit failed: {redact_text(str(error))}") from None
+    sys.stdout.write(_redacted_report(captured.getvalue()))
     return code
+
+
+def _redacted_report(text: str) -> str:
+    """detect-secrets' report with every string that holds a Notion token (in any form the
+    scanner knows: escaped, base64, ...) replaced by a note naming the previews."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "".join(_redacted(line) for line in text.splitlines(keepends=True))
+    return json.dumps(_walk(document), indent=4) + "\n"
+
+
+def _walk(value: object) -> object:
+    if isinstance(value, str):
+        return _redacted(value)
+    if isinstance(value, list):
+        return [_walk(item) for item in value]
+    if isinstance(value, dict):
+        walked = {key: _walk(item) for key, item in value.items()}
+        secret = value.get("secrets")
+        if isinstance(secret, str) and SECRET_TYPE in value.get("types", ()):
+            # Our plugin's secret as it stands: a bare old-style cookie has no prefix.
+            walked["secrets"] = _redacted(secret, bare=True)
+        return walked
+    return value
+
+
+def _redacted(text: str, *, bare: bool = False) -> str:
+    """`text` with plain tokens shown as previews; a text still holding a token in another
+    form (escaped, base64, ...) is replaced by a note naming the previews."""
+    shown = redact_text(text)
+    previews = previews_in(shown.encode("utf-8", "surrogateescape"))
+    if previews:
+        ending = "\n" if text.endswith("\n") else ""
+        return f"[redacted by notion-leakguard: {', '.join(previews)}]{ending}"
+    if bare and shown == text and len(text) > 8:
+        return f"{text[:4]}…{text[-4:]}"
+    return shown

@@ -13,6 +13,7 @@ from notion_leakguard import __version__
 from notion_leakguard.envfiles import NOT_IGNORED, TRACKED
 from notion_leakguard.findings import Finding, ScanResult
 from notion_leakguard.rules import RULES
+from notion_leakguard.scanner import redact_text
 
 FORMATS = ("text", "json", "sarif")
 
@@ -100,7 +101,7 @@ def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_A
     order = {"live": 0, "unknown": 1, "invalid": 2}
     for f in sorted(result.reported, key=lambda f: order.get(f.verified or "", 3)):
         rule = paint(f.rule, "31")
-        path = paint(printable(f.path), "1")
+        path = paint(printable(redact_text(f.path)), "1")
         if not f.line:
             lines.append(f"{path}: {rule} ({f.message})")
             continue
@@ -153,7 +154,10 @@ def _env_advice(findings: tuple[Finding, ...]) -> str:
     tracked = sorted({f.path for f in findings if f.rule == TRACKED})
     if tracked:
         lines.append("  - Stop tracking them (the files stay on disk), then commit:")
-        lines += [f"      git rm --cached -- {printable(shlex.quote(path))}" for path in tracked]
+        lines += [
+            f"      git rm --cached -- {printable(redact_text(shlex.quote(path)))}"
+            for path in tracked
+        ]
         lines.append("    Keys ever committed in them stay in git history: rotate them.")
     return "\n".join(lines)
 
@@ -161,7 +165,7 @@ def _env_advice(findings: tuple[Finding, ...]) -> str:
 def _finding_json(finding: Finding) -> dict[str, Any]:
     document: dict[str, Any] = {
         "rule": finding.rule,
-        "path": finding.path,
+        "path": redact_text(finding.path),
         "line": finding.line,
         "column": finding.column,
         "preview": finding.preview,
@@ -182,7 +186,7 @@ def _origin(finding: Finding) -> dict[str, Any]:
         "sha": finding.origin.commit,
         "author": finding.origin.author,
         "date": finding.origin.date,
-        "path": finding.path,
+        "path": redact_text(finding.path),
         "present_at_head": finding.origin.at_head,
     }
 
@@ -216,7 +220,7 @@ def render_sarif(result: ScanResult) -> str:
     for finding in result.findings:
         location: dict[str, Any] = {
             "artifactLocation": {
-                "uri": quote(finding.path.encode("utf-8", "surrogateescape")),
+                "uri": quote(redact_text(finding.path).encode("utf-8", "surrogateescape")),
                 "uriBaseId": "%SRCROOT%",
             }
         }

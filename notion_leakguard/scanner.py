@@ -186,6 +186,22 @@ def tokens_in(data: bytes) -> dict[str, str]:
     return {fingerprint(hit.prefix + hit.body): hit.prefix + hit.body for hit in hits}
 
 
+def previews_in(data: bytes) -> list[str]:
+    """The previews of every token in `data`, stored in any way the scanner understands."""
+    codec = encodings.text_encoding(data)
+    if codec is not None:
+        data = b"".join(encodings.decode_stream([data], codec))
+    hits = _hits(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF], encoding="")
+    return [redact(hit.prefix, hit.body) for hit in hits]
+
+
+def redact_text(text: str) -> str:
+    """`text` (a path, a message) with every plain token replaced by its preview."""
+    if "_" not in text:
+        return text
+    return redact_tokens(text.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
+
+
 def redact_tokens(data: bytes) -> bytes:
     """`data` with every token replaced by its preview (for text another tool wrote)."""
     pieces, position = [], 0

@@ -174,7 +174,7 @@ def annotate(
         )
     if any(f.rule == NOTION_TOKEN_V2_COOKIE.rule for f in result.findings):
         notes.append("session cookies (token_v2) are never verified")
-    if any(f.line and f.fingerprint not in candidates for f in result.findings):
+    if any(f.line and f.fingerprint not in candidates for f in result.reported):
         notes.append("findings that could not be read again (standard input) were not verified")
     findings = tuple(f._replace(verified=states.get(f.fingerprint)) for f in result.findings)
     return result._replace(findings=findings, notes=result.notes + tuple(Note(n) for n in notes))

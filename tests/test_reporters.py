@@ -123,3 +123,13 @@ def test_colour_only_on_a_terminal_without_no_color(
 def test_clean_sarif_has_no_results(tmp_path: Path) -> None:
     document = json.loads(render_sarif(ScanResult(())))
     assert document["runs"][0]["results"] == []
+
+
+def test_a_path_that_holds_a_token_is_shown_redacted(rng: random.Random) -> None:
+    tok, inner = tokens.api_token(rng), tokens.legacy_token(rng)
+    findings = scan_bytes(inner.encode(), f"keys/{tok}/settings.py")
+    result = ScanResult(tuple(findings), files_scanned=1)
+    for rendered in (render_text(result), render_json(result), render_sarif(result)):
+        assert tok not in rendered and tok[4:20] not in rendered
+        assert inner not in rendered
+    assert f"keys/{tokens.preview(tok)}/settings.py" in render_text(result)
