@@ -75,7 +75,7 @@ def _suppression_options(command: Callable[..., int]) -> Callable[..., int]:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option(
     "--staged",
     is_flag=True,
@@ -134,7 +134,9 @@ def scan(
     if staged:
         if paths:
             raise click.UsageError("--staged scans the index; it takes no PATH")
-        root = _staged_root(cwd, settings, baseline_file)
+        # The root first: it proves a work tree (a bare repository's index would read as
+        # all deletions) and staged paths start there.
+        root = git.top_level(cwd)
         result = scan_staged(cwd, settings=settings, root=root)
         advice = STAGED_ADVICE
     elif history:
@@ -190,13 +192,6 @@ def scan_staged(cwd: str, *, settings: config.Config, root: str) -> ScanResult:
     return merge([engine.scan_chunks(chunks), ScanResult(tuple(dotenv), files_scanned=len(paths))])
 
 
-def _staged_root(cwd: str, settings: config.Config, baseline_file: str | None) -> str:
-    # Staged paths start at the repository root; finding it costs a git call, paid only
-    # when excludes or a baseline need it.
-    needed = settings.exclude or baseline_file or settings.baseline
-    return git.top_level(cwd) if needed else cwd
-
-
 def _included(
     items: Iterable[sources.Item], settings: config.Config, cwd: str
 ) -> Iterator[sources.Item]:
@@ -229,7 +224,7 @@ def _suppressed(
 
 
 @cli.command()
-@click.argument("files", nargs=-1, type=click.Path())
+@click.argument("files", nargs=-1, type=click.Path(readable=False))
 def hook(files: tuple[str, ...]) -> int:
     """What the pre-commit hook runs: scan FILES (a file named - is a file, not stdin).
 
@@ -255,7 +250,7 @@ def baseline_group() -> None:
 
 
 @baseline_group.command("create")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
@@ -282,7 +277,7 @@ def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
 
 
 @baseline_group.command("update")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option(
     "--baseline",
     "baseline_file",

@@ -112,12 +112,16 @@ def deciding_rules(paths: Sequence[str], *, cwd: str) -> dict[str, str]:
 
 
 def top_level(cwd: str) -> str:
-    """The root of the work tree holding `cwd`; LeakguardError when there is none."""
-    root = work_tree_root(cwd)
-    if root is None:
-        run(["--version"], cwd=cwd)  # raises the clearer error when git itself is missing
-        raise LeakguardError("not inside a git work tree")
-    return root
+    """The root of the work tree holding `cwd`; LeakguardError when there is none (with
+    git's own words when it refuses the repository, e.g. for safe.directory)."""
+    result = run(["rev-parse", "--show-toplevel"], cwd=cwd, check=False)
+    root = os.fsdecode(result.stdout.rstrip(b"\n"))
+    if result.returncode == 0 and root:
+        return root
+    message = _stderr(result)
+    if "safe.directory" in message or "dubious ownership" in message:
+        raise LeakguardError(message)
+    raise LeakguardError("not inside a git work tree")
 
 
 def top_level_or_bare(cwd: str) -> None:
@@ -151,7 +155,6 @@ def staged_diff(cwd: str) -> bytes:
     HEAD, so this works before the first commit."""
     result = run(_STAGED_DIFF, cwd=cwd, check=False)
     if result.returncode != 0:
-        top_level(cwd)  # the usual cause: not a repository
         raise LeakguardError(f"git diff --cached failed: {_stderr(result)}")
     return result.stdout
 

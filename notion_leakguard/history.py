@@ -70,6 +70,13 @@ def plan(cwd: str, revisions: Sequence[str], *, all_refs: bool) -> Plan:
 
 
 def _parse_log(output: bytes) -> tuple[list[Introduced], int]:
+    try:
+        return _parse_log_records(output)
+    except (ValueError, IndexError, UnicodeDecodeError):
+        raise LeakguardError("unexpected output from git log --raw") from None
+
+
+def _parse_log_records(output: bytes) -> tuple[list[Introduced], int]:
     seen: dict[str, Introduced] = {}
     submodules = 0
     commit = author = date = ""

@@ -41,8 +41,11 @@ def staged_changes(cwd: str) -> StagedChanges:
 
 
 def parse(output: bytes) -> StagedChanges:
-    """Parse `git diff --cached --raw --patch -z --unified=0` (see git.staged_diff)."""
-    entries, patch = _raw_entries(output)
+    """Parse `git diff --cached --raw --patch -z` (see git.staged_diff)."""
+    try:
+        entries, patch = _raw_entries(output)
+    except (ValueError, IndexError, UnicodeDecodeError):
+        raise LeakguardError("unexpected output from git diff --cached") from None
     sections = _sections(patch)
     expected = sum({"T": 2, "U": 0}.get(e.status, 1) for e in entries)
     if len(sections) != expected:
