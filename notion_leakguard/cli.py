@@ -12,18 +12,15 @@ import click
 from notion_leakguard import (
     __version__,
     config,
-    detect_secrets_setup,
     engine,
     envfiles,
     git,
     hookinstall,
-    progress,
     sources,
     staged,
     suppress,
 )
 from notion_leakguard import baseline as baselines
-from notion_leakguard import history as histories
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Finding, Note, ScanResult, merge
 from notion_leakguard.reporters import (
@@ -140,6 +137,9 @@ def scan(
         result = scan_staged(cwd, settings=settings, root=root)
         advice = STAGED_ADVICE
     elif history:
+        from notion_leakguard import history as histories
+        from notion_leakguard import progress
+
         plan = histories.plan(cwd, paths, all_refs=all_refs)
         root = git.work_tree_root(cwd) or cwd
         show = None if quiet else progress.reporter(sys.stderr)
@@ -354,6 +354,8 @@ def detect_secrets_plugin(shim: str | None, baseline: str | None) -> int:
     """
     if baseline and not shim:
         raise click.UsageError("--baseline needs --shim")
+    from notion_leakguard import detect_secrets_setup  # importlib machinery: not on scan paths
+
     if not detect_secrets_setup.detect_secrets_installed():
         click.echo(
             "notion-leakguard: note: detect-secrets is not installed here; "
@@ -384,6 +386,8 @@ def detect_secrets_audit(arguments: tuple[str, ...]) -> int:
     (Yelp/detect-secrets#611); e.g. `notion-leakguard detect-secrets-audit --report
     .secrets.baseline`.
     """
+    from notion_leakguard import detect_secrets_setup
+
     return detect_secrets_setup.audit(arguments)
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from notion_leakguard import history
 from notion_leakguard.findings import Finding, Note, Origin, ScanResult, Skipped, merge
 from notion_leakguard.scanner import scan_blocks
 from notion_leakguard.sources import FileEntry, Item, read_blocks
@@ -20,6 +19,8 @@ from notion_leakguard.staged import Chunk
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
+
+    from notion_leakguard.history import Plan
 
 # Below this many files a worker pool costs more than it saves.
 PARALLEL_MIN_FILES = 400
@@ -89,10 +90,12 @@ def _scan_batch(items: Sequence[Item]) -> ScanResult:
 
 
 def scan_history(
-    cwd: str, plan: history.Plan, *, progress: Callable[[int, int, int], None] | None = None
+    cwd: str, plan: Plan, *, progress: Callable[[int, int, int], None] | None = None
 ) -> ScanResult:
     """Scan each blob of the plan once; report each distinct token once, at the oldest
     commit that brought it in, and whether HEAD still holds it."""
+    from notion_leakguard import history  # threads and all: only --history needs it
+
     head = history.head_blobs(cwd)
     introduced = {blob.oid: blob for blob in plan.blobs}
     oids = [blob.oid for blob in plan.blobs] + sorted(head - introduced.keys())
