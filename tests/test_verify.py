@@ -341,23 +341,11 @@ def verified_by_path(report: dict[str, Any]) -> dict[str, str | None]:
     return {f["path"]: f.get("verified") for f in report["findings"]}
 
 
-def _prefix_length(tok: str) -> int:
-    for prefix in (
-        "ntn_",
-        "secret_",
-        "v02%3Auser_token_or_cookies%3A",
-        "v02:user_token_or_cookies:",
-    ):
-        if tok.startswith(prefix):
-            return len(prefix)
-    return 0
-
-
 def assert_no_token(text: str, *planted: str, where: str = "output") -> None:
     """No 12-character piece of any token, beyond what its preview shows (the prefix and
     the next four characters; the last four are fewer than 12)."""
     for tok in planted:
-        shown = _prefix_length(tok) + 4
+        shown = tokens.prefix_length(tok) + 4
         for start in range(len(tok) - 11):
             if start + 12 <= shown:
                 continue

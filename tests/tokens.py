@@ -41,17 +41,18 @@ def token(rule: str, rng: random.Random) -> str:
     return cookie(rng, encoded=rng.random() < 0.5)
 
 
+PREFIXES = ("ntn_", "secret_", "v02%3Auser_token_or_cookies%3A", "v02:user_token_or_cookies:")
+
+
+def prefix_length(tok: str) -> int:
+    """How much of a token is its fixed prefix (0 for an old hex cookie)."""
+    return next((len(p) for p in PREFIXES if tok.startswith(p)), 0)
+
+
 def preview(tok: str) -> str:
     """What a report may show: the prefix, four characters, `…`, the last four."""
-    for prefix in (
-        "ntn_",
-        "secret_",
-        "v02%3Auser_token_or_cookies%3A",
-        "v02:user_token_or_cookies:",
-    ):
-        if tok.startswith(prefix):
-            return prefix + tok[len(prefix) : len(prefix) + 4] + "…" + tok[-4:]
-    return tok[:4] + "…" + tok[-4:]
+    shown = prefix_length(tok) + 4
+    return tok[:shown] + "…" + tok[-4:]
 
 
 def positions(text: str, needle: str) -> list[tuple[int, int]]:
