@@ -54,22 +54,25 @@ def _compile_anchors(
     """One pass for all formats: `_`, the rest of an anchor around it, and what must follow
     (checked in the regular expression engine, so that text full of near misses such as
     `secret_…` identifiers never comes back to Python)."""
-    alternatives = []
+    by_last: dict[str, list[str]] = {}  # alternatives by the character before the `_`
     groups: dict[str, tuple[TokenFormat, int]] = {}
-    before_underscore = set()
     for fmt in formats:
         for anchor in fmt.anchors:
             head, _, tail = anchor.partition("_")
             name = f"a{len(groups)}"
             groups[name] = (fmt, len(head))
-            before_underscore.add(head[-1])
             rest = f"{re.escape(tail)}{fmt.between}{fmt.body}{fmt.end if end else ''}"
-            alternatives.append(f"(?<={re.escape(head)}_)(?={rest})(?P<{name}>)")
-    # `_` as the literal first character lets the engine skip ahead with a fast search;
-    # the one-character class is a cheap first filter before the prefix lookbehinds.
-    first = "".join(sorted(re.escape(c) for c in before_underscore))
-    pattern = f"_(?<=[{first}]_)(?:{'|'.join(alternatives)})"
-    return re.compile(pattern.encode()), groups
+            alternative = f"(?<={re.escape(head)}_)(?={rest})(?P<{name}>)"
+            by_last.setdefault(head[-1], []).append(alternative)
+    # `_` as the literal first character lets the engine skip ahead with a fast search; a
+    # one-character class rejects most `_` at once, then the character before it picks the
+    # few prefixes that can end there.
+    branches = [
+        f"(?<={re.escape(last)}_)(?:{'|'.join(alternatives)})"
+        for last, alternatives in sorted(by_last.items())
+    ]
+    first = "".join(sorted(re.escape(c) for c in by_last))
+    return re.compile(f"_(?<=[{first}]_)(?:{'|'.join(branches)})".encode()), groups
 
 
 _ANCHORS, _ANCHOR_GROUPS = _compile_anchors(TOKEN_FORMATS, end=True)
