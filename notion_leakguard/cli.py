@@ -128,6 +128,8 @@ def scan(
         raise click.UsageError("--staged and --history do not go together")
     if all_refs and not history:
         raise click.UsageError("--all-refs goes with --history")
+    if verify_all and not verify_keys:
+        raise click.UsageError("--verify-all goes with --verify")
     if staged:
         if paths:
             raise click.UsageError("--staged scans the index; it takes no PATH")
@@ -150,8 +152,6 @@ def scan(
         result = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs)
         advice = SCAN_ADVICE
     result = _suppressed(result, settings, baseline_file, root=root, lift=no_suppress)
-    if verify_all and not verify_keys:
-        raise click.UsageError("--verify-all goes with --verify")
     if verify_keys:
         # Imported only here: a scan never loads an HTTP client unless asked to verify.
         from notion_leakguard import recollect, verify
