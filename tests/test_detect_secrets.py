@@ -12,7 +12,6 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,19 +21,17 @@ from pathlib import Path
 import pytest
 
 from tests import tokens
-from tests.conftest import REPO, git, run_cli
+from tests.conftest import git, run_cli
 from tests.test_precommit import (
-    _BASE_ENV,
     _DROPPED,
-    _GIT_IDENTITY,
     PRE_COMMIT,
     Target,
     _must,
     _run,
     assert_no_full_token,
+    isolated_env,
+    snapshot_working_copy,
 )
-
-pytest.importorskip("detect_secrets")
 
 BIN = Path(sys.executable).parent
 DETECT_SECRETS = BIN / "detect-secrets"
@@ -43,8 +40,8 @@ OURS = "Notion API Token"
 SHIM = ".detect-secrets/notion.py"
 BASELINE = ".secrets.baseline"
 
-if not (DETECT_SECRETS.exists() and DETECT_SECRETS_HOOK.exists()):  # pragma: no cover
-    pytest.skip("detect-secrets console scripts not installed", allow_module_level=True)
+# The test extra installs detect-secrets: its absence is a broken set-up, not a reason to skip.
+assert DETECT_SECRETS.exists() and DETECT_SECRETS_HOOK.exists(), "pip install '.[test]'"
 
 
 def sha1(secret: str) -> str:
@@ -469,31 +466,8 @@ def ds_precommit(tmp_path_factory: pytest.TempPathFactory) -> DetectSecretsEnv:
     """Like tests/test_precommit.py's hook_repo: a snapshot of the working copy (uncommitted
     edits included) and a hook environment built once."""
     root = tmp_path_factory.mktemp("ds-precommit")
-    gitconfig = root / "gitconfig"
-    gitconfig.write_text("")
-    env = {k: v for k, v in _BASE_ENV.items() if k not in _DROPPED}
-    env.update(_GIT_IDENTITY)
-    env.update(
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(gitconfig),
-        PRE_COMMIT_HOME=str(root / "cache"),
-    )
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        check=True,
-    ).stdout
-    snapshot = root / "notion-leakguard"
-    snapshot.mkdir()
-    for name in sorted({os.fsdecode(n) for n in listed.split(b"\0") if n}):
-        source = REPO / name
-        if not (source.is_file() or source.is_symlink()):
-            continue
-        target = snapshot / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target, follow_symlinks=False)
+    env = isolated_env(root)
+    snapshot = snapshot_working_copy(root, env)
     assert (snapshot / "notion_leakguard" / "detect_secrets_plugin.py").is_file()
 
     warmup = root / "warmup"

@@ -1428,7 +1428,6 @@ def test_plugin_in_process_with_debug_logging(
 ) -> None:
     """The plugin hands detect-secrets the token (that is its job: detect-secrets hashes it);
     nothing it logs, raises or prints holds one."""
-    pytest.importorskip("detect_secrets")
     from notion_leakguard import detect_secrets_plugin
 
     rng = random.Random("plugin")
@@ -1465,8 +1464,7 @@ def test_detect_secrets_audit_report_shows_previews_only(session: Session) -> No
     the other plugins flag tokens stored in forms our plugin does not read line by line
     (the hex cookie, base64)."""
     captures = session.groups["detect-secrets-audit --report"]
-    if not captures:  # pragma: no cover - the test extra installs detect-secrets
-        pytest.skip("detect-secrets is not installed")
+    assert captures, "the test extra installs detect-secrets"
     check(captures, session.corpus)
 
 

@@ -92,9 +92,9 @@ def _config(hook_repo: HookRepo) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
-    root = tmp_path_factory.mktemp("precommit")
+def isolated_env(root: Path) -> dict[str, str]:
+    """The environment for git and pre-commit in a test: no user git config, a test
+    identity, and a pre-commit cache under root (the real HOME stays, for pip's config)."""
     gitconfig = root / "gitconfig"
     gitconfig.write_text("")
     env = {k: v for k, v in _BASE_ENV.items() if k not in _DROPPED}
@@ -104,8 +104,12 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
         GIT_CONFIG_GLOBAL=str(gitconfig),
         PRE_COMMIT_HOME=str(root / "cache"),
     )
+    return env
 
-    # The snapshot: every file git lists in the working copy, as it is on disk now.
+
+def snapshot_working_copy(root: Path, env: dict[str, str]) -> Path:
+    """Every file git lists in this project's working copy, as it is on disk now (uncommitted
+    edits included), copied to root/notion-leakguard."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO,
@@ -122,6 +126,14 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
         target = snapshot / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target, follow_symlinks=False)
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
+    root = tmp_path_factory.mktemp("precommit")
+    env = isolated_env(root)
+    snapshot = snapshot_working_copy(root, env)
     assert (snapshot / ".pre-commit-hooks.yaml").is_file()
     for args in (
         ["init", "-q", "-b", "main"],
