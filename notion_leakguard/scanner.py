@@ -53,8 +53,15 @@ def _compile_anchors(
 ) -> tuple[re.Pattern[bytes], dict[str, tuple[TokenFormat, int]]]:
     """One pass for all formats: `_`, the rest of an anchor around it, and what must follow
     (checked in the regular expression engine, so that text full of near misses such as
-    `secret_…` identifiers never comes back to Python)."""
-    by_last: dict[str, list[str]] = {}  # alternatives by the character before the `_`
+    `secret_…` identifiers never comes back to Python).
+
+    `_` as the literal first character lets the engine skip ahead with a fast search; a
+    one-character class rejects most `_` at once. Each alternative then starts by consuming
+    the character after the `_`, which the engine tests before it enters the alternative,
+    and only then looks back at the anchor and ahead at the token, in one assertion: text
+    full of near misses (`ntn_ntn_…`) costs two cheap tests per `_`, not one per format.
+    """
+    by_first: dict[str, list[str]] = {}  # look-behinds by the character after the `_`
     groups: dict[str, tuple[TokenFormat, int]] = {}
     for fmt in formats:
         for anchor in fmt.anchors:
@@ -62,17 +69,28 @@ def _compile_anchors(
             name = f"a{len(groups)}"
             groups[name] = (fmt, len(head))
             rest = f"{re.escape(tail)}{fmt.between}{fmt.body}{fmt.end if end else ''}"
-            alternative = f"(?<={re.escape(head)}_)(?={rest})(?P<{name}>)"
-            by_last.setdefault(head[-1], []).append(alternative)
-    # `_` as the literal first character lets the engine skip ahead with a fast search; a
-    # one-character class rejects most `_` at once, then the character before it picks the
-    # few prefixes that can end there.
-    branches = [
-        f"(?<={re.escape(last)}_)(?:{'|'.join(alternatives)})"
-        for last, alternatives in sorted(by_last.items())
-    ]
-    first = "".join(sorted(re.escape(c) for c in by_last))
-    return re.compile(f"_(?<=[{first}]_)(?:{'|'.join(branches)})".encode()), groups
+            first = _leading_class(rest)
+            behind = f"(?<={re.escape(head)}_(?={rest}){first})(?P<{name}>)"
+            by_first.setdefault(first, []).append(behind)
+    # One-character tests first, broad classes last.
+    branches = "|".join(
+        f"{first}(?:{'|'.join(behinds)})"
+        for first, behinds in sorted(by_first.items(), key=lambda item: len(item[0]))
+    )
+    before = {anchor.partition("_")[0][-1] for fmt in formats for anchor in fmt.anchors}
+    character = "".join(sorted(re.escape(c) for c in before))
+    return re.compile(f"_(?<=[{character}]_)(?:{branches})".encode()), groups
+
+
+# A literal (plain or escaped punctuation) or a character class, not made optional.
+_LEADING = re.compile(r"(\\[^0-9A-Za-z]|\[(?:\\.|[^\]\\])+\]|[^\\\[\](){}?*+|^$.])(?![?*]|\{0,)")
+
+
+def _leading_class(regex: str) -> str:
+    """The first character `regex` consumes, as a pattern of its own; any character when
+    that is not plain to see."""
+    match = _LEADING.match(regex)
+    return match.group(1) if match else "(?s:.)"
 
 
 _ANCHORS, _ANCHOR_GROUPS = _compile_anchors(TOKEN_FORMATS, end=True)
