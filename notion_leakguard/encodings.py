@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from notion_leakguard.patterns import TOKEN_FORMATS
 
-_SNIFF = 4096
+_SNIFF = 1024  # 512 UTF-16 characters: ample evidence, and cheap for every binary file
 # Which of every four bytes are NUL when text in the ASCII range is written in each codec.
 _NUL_LANES = (
     ("utf-32-le", (False, True, True, True)),
@@ -32,6 +32,8 @@ _NUL_LANES = (
 def text_encoding(head: bytes) -> str | None:
     """The UTF-16 or UTF-32 codec a file is written in, from its byte order mark or, without
     one, from where its NUL bytes fall; None for anything else."""
+    if head.find(b"\0", 0, _SNIFF) < 0:
+        return None  # the usual case: UTF-16/32 text has NUL bytes (newlines, ASCII)
     if head[:1] in (b"\xff", b"\xfe", b"\0"):
         for bom, codec in (
             (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -44,7 +46,7 @@ def text_encoding(head: bytes) -> str | None:
             if head.startswith(bom) and b"\0" in head[len(bom) : _SNIFF]:
                 return codec
     sample = head[:_SNIFF]
-    if len(sample) < 16 or b"\0" not in sample:
+    if len(sample) < 16:
         return None
     # ASCII-range text in UTF-16/32 leaves every odd byte NUL (little-endian) or every even
     # one (big-endian); most binary data fails both at once.

@@ -127,7 +127,7 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
         iterator = encodings.decode_stream(itertools.chain([upcoming], iterator), codec)
         upcoming = next(iterator, None)
     encoding = encodings.label(codec) if codec else "plain"
-    binary = upcoming is not None and b"\0" in upcoming[:_BINARY_SNIFF]
+    binary = upcoming is not None and _is_binary(upcoming)
     bom = first_line == 1 and upcoming is not None and upcoming.startswith(_BOM)
     while upcoming is not None:
         block, upcoming = upcoming, next(iterator, None)
@@ -191,7 +191,7 @@ class Span(NamedTuple):
 
 def token_spans(data: bytes) -> Iterator[Span]:
     """The tokens in `data`, by byte offsets, with the same rules as scan_bytes."""
-    binary = b"\0" in data[:_BINARY_SNIFF]
+    binary = _is_binary(data)
     for fmt, match in _matches(data, 0, len(data), binary=binary):
         start, end = match.start("prefix"), match.end("body")
         yield Span(fmt.rule, start, end, _allowed(data, start))
@@ -203,7 +203,7 @@ def tokens_in(data: bytes) -> dict[str, str]:
     codec = encodings.text_encoding(data)
     if codec is not None:
         data = b"".join(encodings.decode_stream([data], codec))
-    hits = _hits(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF], encoding="")
+    hits = _hits(data, 0, len(data), binary=_is_binary(data), encoding="")
     return {fingerprint(hit.prefix + hit.body): hit.prefix + hit.body for hit in hits}
 
 
@@ -212,7 +212,7 @@ def previews_in(data: bytes) -> list[str]:
     codec = encodings.text_encoding(data)
     if codec is not None:
         data = b"".join(encodings.decode_stream([data], codec))
-    hits = _hits(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF], encoding="")
+    hits = _hits(data, 0, len(data), binary=_is_binary(data), encoding="")
     return [redact(hit.prefix, hit.body) for hit in hits]
 
 
@@ -226,7 +226,7 @@ def redact_text(text: str) -> str:
 def redact_tokens(data: bytes) -> bytes:
     """`data` with every token replaced by its preview (for text another tool wrote)."""
     pieces, position = [], 0
-    for _fmt, match in _matches(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF]):
+    for _fmt, match in _matches(data, 0, len(data), binary=_is_binary(data)):
         prefix, body = match.group("prefix").decode(), match.group("body").decode()
         pieces += [data[position : match.start("prefix")], redact(prefix, body).encode()]
         position = match.end("body")
@@ -285,7 +285,7 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
                 hits.append(_Hit(position, fmt, prefix, body, encodings.escape_kind(stored)))
     for decoded in encodings.base64_values(buffer, lo, hi):
         data = decoded.data
-        for fmt, m in _matches(data, 0, len(data), binary=b"\0" in data[:_BINARY_SNIFF]):
+        for fmt, m in _matches(data, 0, len(data), binary=_is_binary(data)):
             position = decoded.position(m.start("prefix"))
             prefix, body = m.group("prefix").decode(), m.group("body").decode()
             if lo <= position < hi and (position, body) not in seen:
@@ -348,6 +348,11 @@ def _boundary_before(buffer: bytes, start: int) -> bool:
     if start == 0 or buffer[start - 1] not in _ALNUM:
         return True
     return _ESCAPE_BEFORE.search(buffer, max(0, start - MAX_LEFT_CONTEXT), start) is not None
+
+
+def _is_binary(data: bytes) -> bool:
+    """Git's test: a NUL byte in the first 8 KiB."""
+    return data.find(b"\0", 0, _BINARY_SNIFF) >= 0
 
 
 def _code_points(data: bytes) -> int:

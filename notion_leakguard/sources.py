@@ -132,6 +132,8 @@ def read_blocks(entry: FileEntry, block_size: int = BLOCK_SIZE) -> Iterator[byte
             if not block:
                 return
             yield block
+            if len(block) == info.st_size:
+                return  # the whole file in one read: no need to ask again to see the end
             size = block_size
     finally:
         os.close(descriptor)
