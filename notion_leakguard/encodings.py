@@ -160,11 +160,15 @@ _MAX_DEPTH = 2  # base64 inside base64: a .dockerconfigjson holds base64 "auth" 
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
 
 
-def base64_values(buffer: bytes, lo: int, hi: int, depth: int = 1) -> Iterator[Decoded]:
+def base64_values(
+    buffer: bytes, lo: int, hi: int, holding: bytes = b"", depth: int = 1
+) -> Iterator[Decoded]:
     """Runs of 64+ base64 (or base64url) characters in buffer that reach into [lo, hi),
     decoded at each of the four offsets a value may start at, and values inside decoded
-    text, down to _MAX_DEPTH. Decoding, and the scanner's pass over what it gives, run in
-    C at memory speed; looking for the base64 images of token prefixes first cost more."""
+    text, down to _MAX_DEPTH; only those that hold `holding` (the scanner asks for `_`,
+    which every token prefix holds, and so drops most values before any object is made).
+    Decoding, and the scanner's pass over what it gives, run in C at memory speed; looking
+    for the base64 images of token prefixes first cost more."""
     classes = buffer.translate(_CLASSES)
     found = classes.find(_RUN, max(0, lo - _MIN_RUN))
     while found != -1 and found < hi:
@@ -173,28 +177,29 @@ def base64_values(buffer: bytes, lo: int, hi: int, depth: int = 1) -> Iterator[D
         end = len(buffer) if end == -1 else end
         run = buffer[start:end]
         if _plausible(run):
-            yield from _decode_run(run, start, depth)
+            yield from _decode_run(run, start, holding, depth)
         found = classes.find(_RUN, end)
 
 
-def _decode_run(run: bytes, start: int, depth: int) -> Iterator[Decoded]:
+def _decode_run(run: bytes, start: int, holding: bytes, depth: int) -> Iterator[Decoded]:
     standard = run.translate(_URLSAFE_TO_STANDARD)
     for offset in range(4):
         chars = standard[offset:]
-        chars = chars[: len(chars) - (len(chars) % 4 == 1)]
+        if len(chars) % 4 == 1:
+            chars = chars[:-1]  # a lone last character holds no whole byte
         try:
-            data = binascii.a2b_base64(chars + b"=" * (-len(chars) % 4))
+            data = binascii.a2b_base64(chars + b"==")  # padding beyond what is needed is ignored
         except binascii.Error:
             continue
-        decoded = Decoded(start + offset, data, "base64", 4 / 3)
-        yield decoded
+        if holding in data:
+            yield Decoded(start + offset, data, "base64", 4 / 3)
         if depth < _MAX_DEPTH and data.isascii() and b"\0" not in data:
-            for inner in base64_values(data, 0, len(data), depth + 1):
+            for inner in base64_values(data, 0, len(data), holding, depth + 1):
                 yield Decoded(
-                    decoded.position(inner.start),
+                    start + offset + int(inner.start * 4 / 3),
                     inner.data,
                     "base64",
-                    inner.bytes_per_char * decoded.bytes_per_char,
+                    inner.bytes_per_char * 4 / 3,
                 )
 
 

@@ -151,13 +151,12 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
             return
         keep = max(buffer_start, done - MAX_LEFT_CONTEXT) - buffer_start
         if keep:
-            moved = buffer[:keep]
-            newlines = moved.count(b"\n")
+            newlines = buffer.count(b"\n", 0, keep)
             if newlines:
                 line += newlines
-                column = _code_points(moved[moved.rfind(b"\n") + 1 :])
+                column = _code_points(buffer[buffer.rfind(b"\n", 0, keep) + 1 : keep])
             else:
-                column += _code_points(moved) - (bom and buffer_start == 0)
+                column += _code_points(buffer[:keep]) - (bom and buffer_start == 0)
             buffer_start += keep
         carry = buffer[keep:]
 
@@ -283,7 +282,7 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
             prefix, body = m.group("prefix").decode(), m.group("body").decode()
             if lo <= position < hi and stored != (prefix + body).encode():
                 hits.append(_Hit(position, fmt, prefix, body, encodings.escape_kind(stored)))
-    for decoded in encodings.base64_values(buffer, lo, hi):
+    for decoded in encodings.base64_values(buffer, lo, hi, holding=b"_"):  # as every anchor
         data = decoded.data
         for fmt, m in _matches(data, 0, len(data), binary=_is_binary(data)):
             position = decoded.position(m.start("prefix"))
