@@ -136,8 +136,12 @@ class Unescaped:
 
 def unescape_underscores(buffer: bytes, lo: int, hi: int) -> Unescaped | None:
     """The buffer unescaped, when an escaped underscore follows a token prefix's head in
-    buffer[lo:hi] (one pass that jumps from `5` to `5`); None otherwise, the usual case."""
-    if _ESCAPED_AFTER_HEAD.search(buffer, lo, min(len(buffer), hi + 8)) is None:
+    buffer[lo:hi] (one pass that jumps from `5` to `5`); None otherwise, the usual case.
+    Text without `%` or a backslash, a third of it, is passed over at memchr speed."""
+    end = min(len(buffer), hi + 8)
+    if buffer.find(b"%", lo, end) < 0 and buffer.find(b"\\", lo, end) < 0:
+        return None
+    if _ESCAPED_AFTER_HEAD.search(buffer, lo, end) is None:
         return None
     return Unescaped(buffer)
 
