@@ -46,11 +46,12 @@ def text_encoding(head: bytes) -> str | None:
             if head.startswith(bom) and b"\0" in head[len(bom) : _SNIFF]:
                 return codec
     sample = head[:_SNIFF]
-    if len(sample) < 16:
-        return None
     # ASCII-range text in UTF-16/32 leaves every odd byte NUL (little-endian) or every even
-    # one (big-endian); most binary data fails both at once.
-    if not any(lane.count(0) >= 0.9 * len(lane) for lane in (sample[1::2], sample[0::2])):
+    # one (big-endian), so nearly half of all its bytes; most binary data has fewer.
+    if len(sample) < 16 or sample.count(0) < 0.45 * len(sample):
+        return None
+    odd, even = sample[1::2], sample[::2]
+    if odd.count(0) < 0.9 * len(odd) and even.count(0) < 0.9 * len(even):
         return None
     shares = [lane.count(0) / len(lane) for lane in (sample[i::4] for i in range(4))]
     for codec, nul_lanes in _NUL_LANES:
@@ -166,7 +167,7 @@ _HEX = re.compile(rb"[0-9A-Fa-f]*")
 
 def base64_values(
     buffer: bytes, lo: int, hi: int, holding: bytes = b"", depth: int = 1
-) -> Iterator[Decoded]:
+) -> Iterable[Decoded]:
     """Runs of 64+ base64 (or base64url) characters in buffer that reach into [lo, hi),
     decoded at each of the four offsets a value may start at, and values inside decoded
     text, down to _MAX_DEPTH; only those that hold `holding` (the scanner asks for `_`,
@@ -175,6 +176,14 @@ def base64_values(
     for the base64 images of token prefixes first cost more."""
     classes = buffer.translate(_CLASSES)
     found = classes.find(_RUN, max(0, lo - _MIN_RUN))
+    if found == -1 or found >= hi:
+        return ()  # the usual case, decided in C
+    return _values(buffer, classes, found, hi, holding, depth)
+
+
+def _values(
+    buffer: bytes, classes: bytes, found: int, hi: int, holding: bytes, depth: int
+) -> Iterator[Decoded]:
     while found != -1 and found < hi:
         start = classes.rfind(b" ", 0, found) + 1
         end = classes.find(b" ", found)
