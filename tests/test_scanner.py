@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from notion_leakguard.scanner import scan_blocks, scan_bytes
+from notion_leakguard.scanner import _leading_class, scan_blocks, scan_bytes
 from tests import tokens
 
 RNG = random.Random(20261121)
@@ -151,3 +151,22 @@ def test_blocks_find_each_token_once(block_size: int) -> None:
     assert list(scan_blocks(blocks, "x")) == whole
     expected = sorted(pos for t in (NTN, LEGACY, COOKIE) for pos in tokens.positions(text, t))
     assert [(f.line, f.column) for f in whole] == expected
+
+
+@pytest.mark.parametrize(
+    ("regex", "first"),
+    (
+        ("[0-9]{11}[A-Za-z0-9]{35}", "[0-9]"),  # a class, repeated
+        ("v2[\"']?=", "v"),  # a literal
+        (r"\:user", r"\:"),  # escaped punctuation
+        (r"[\]a-z]{3}", r"[\]a-z]"),  # a class holding an escaped bracket
+        ("[\"']?[0-9a-f]{150}", "(?s:.)"),  # optional: the next character may come first
+        ("x*y", "(?s:.)"),
+        ("(?:ab|cd)", "(?s:.)"),  # a group: not worth reading, any character is safe
+        (r"\d{3}", "(?s:.)"),  # a letter escape: not plain punctuation
+    ),
+)
+def test_leading_class(regex: str, first: str) -> None:
+    # The anchor pass tests the character after `_` against this before anything else, so
+    # it must never reject what the format accepts: when unsure, any character.
+    assert _leading_class(regex) == first
