@@ -207,12 +207,13 @@ def _decode_run(run: bytes, start: int, holding: bytes, depth: int) -> Iterator[
         if holding in data:
             yield Decoded(start + offset, data, "base64", 4 / 3)
         if depth < _MAX_DEPTH and data.isascii() and b"\0" not in data:
+            outer = Decoded(start + offset, data, "base64", 4 / 3)
             for inner in base64_values(data, 0, len(data), holding, depth + 1):
                 yield Decoded(
-                    start + offset + int(inner.start * 4 / 3),
+                    outer.position(inner.start),
                     inner.data,
                     "base64",
-                    inner.bytes_per_char * 4 / 3,
+                    inner.bytes_per_char * outer.bytes_per_char,
                 )
 
 
