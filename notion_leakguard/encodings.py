@@ -3,9 +3,10 @@ written as `%5F` or `\\u005f`. Pure functions over bytes; the scanner runs its o
 patterns over what these decode, so no format is defined twice.
 
 Each pass is kept off the common path: UTF-16/32 is decided once per file from its first
-bytes; base64 is decoded only inside runs of 64+ base64 characters that contain the image
-of a token prefix; escaped underscores are found by one pass that jumps from `5` to `5`.
-Binary data gets none of the text passes (its own tokens are found as plain bytes).
+bytes; base64 is decoded only inside runs of 64+ base64 characters that use one alphabet;
+escaped underscores are found by one pass that jumps from `5` to `5`, over text that holds
+a `%` or a backslash. Binary data gets none of the text passes (its own tokens are found as
+plain bytes).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import NamedTuple
 
 from notion_leakguard.patterns import TOKEN_FORMATS
 
-_SNIFF = 1024  # 512 UTF-16 characters: ample evidence, and cheap for every binary file
+_SNIFF = 4096  # 2048 UTF-16 characters: a long non-Latin heading does not hide the rest
 # Which of every four bytes are NUL when text in the ASCII range is written in each codec.
 _NUL_LANES = (
     ("utf-32-le", (False, True, True, True)),
@@ -138,7 +139,8 @@ class Unescaped:
 def unescape_underscores(buffer: bytes, lo: int, hi: int) -> Unescaped | None:
     """The buffer unescaped, when an escaped underscore follows a token prefix's head in
     buffer[lo:hi] (one pass that jumps from `5` to `5`); None otherwise, the usual case.
-    Text without `%` or a backslash, a third of it, is passed over at memchr speed."""
+    Text without `%` or a backslash (a third of the standard library's) is passed over at
+    memchr speed."""
     end = min(len(buffer), hi + 8)
     if buffer.find(b"%", lo, end) < 0 and buffer.find(b"\\", lo, end) < 0:
         return None
@@ -204,16 +206,16 @@ def _decode_run(run: bytes, start: int, holding: bytes, depth: int) -> Iterator[
             data = binascii.a2b_base64(chars + b"==")  # padding beyond what is needed is ignored
         except binascii.Error:
             continue
+        decoded = Decoded(start + offset, data, "base64", 4 / 3)
         if holding in data:
-            yield Decoded(start + offset, data, "base64", 4 / 3)
+            yield decoded
         if depth < _MAX_DEPTH and data.isascii() and b"\0" not in data:
-            outer = Decoded(start + offset, data, "base64", 4 / 3)
             for inner in base64_values(data, 0, len(data), holding, depth + 1):
                 yield Decoded(
-                    outer.position(inner.start),
+                    decoded.position(inner.start),
                     inner.data,
                     "base64",
-                    inner.bytes_per_char * outer.bytes_per_char,
+                    inner.bytes_per_char * decoded.bytes_per_char,
                 )
 
 

@@ -192,6 +192,28 @@ def test_utf16_token_at_several_offsets(codec: str, offset: int) -> None:
     assert found(text.encode(codec)) == [(OLD, 2, offset + 3, "utf-16")]
 
 
+@pytest.mark.parametrize(
+    ("head", "bom"),
+    (
+        ("# " + "Настройки интеграции Notion для отчётов " * 3 + "\n", False),  # Cyrillic title
+        ("日本語の説明文です。" * 60 + "\n", True),  # 600 characters without a NUL byte
+    ),
+    ids=("cyrillic-title", "cjk-paragraph"),
+)
+def test_utf16_with_a_long_non_latin_start(head: str, bom: bool) -> None:
+    # The encoding is decided from the first 4 KiB; a shorter sample let a heading decide.
+    text = head + "x = 1\n" * 200 + f"T={NTN}\n"
+    data = (codecs.BOM_UTF16_LE if bom else b"") + text.encode("utf-16-le")
+    assert found(data) == [(API, text.count("\n"), 3, "utf-16")]
+
+
+def test_utf16_head_with_plain_text_appended() -> None:
+    # A log that one tool began in UTF-16 and another went on in ASCII: not one encoding,
+    # so scanned as bytes, where the ASCII token is plain.
+    data = ("log line\n" * 78).encode("utf-16-le") + f"T={NTN}\n".encode() + b"more\n" * 200
+    assert [(rule, shown) for rule, _, _, shown in found(data)] == [(API, "plain")]
+
+
 def test_utf16_placeholder_is_not_found() -> None:
     text = "x = 'secret_" + "x" * 43 + "'\r\ny = 'ntn_" + "0" * 46 + "'\r\n"
     for codec in ("utf-16-le", "utf-16-be", "utf-32-le"):
