@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 from notion_leakguard.findings import Finding, Note, Origin, ScanResult, Skipped, merge
 from notion_leakguard.scanner import scan_blocks
@@ -52,23 +52,30 @@ def scan_files(items: Iterable[Item], *, jobs: int | None = None) -> ScanResult:
     # Imported here: a pre-commit run with a handful of files never pays for them.
     from concurrent.futures import ProcessPoolExecutor
 
-    found: list[Item] = []  # what discovery found by itself stays here
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
         futures = []
         batch = head
         while batch:
-            # Plain tuples: a named tuple takes four times as long to pickle and unpickle.
-            files = [
-                (i.path, i.display, i.follow_symlinks) for i in batch if isinstance(i, FileEntry)
-            ]
-            found.extend(item for item in batch if not isinstance(item, FileEntry))
-            futures.append(pool.submit(_scan_files, files))
+            futures.append(pool.submit(_scan_sent, [_sendable(item) for item in batch]))
             batch = list(islice(pending, _BATCH))
-        return merge([*(future.result() for future in futures), _scan_batch(found)])
+        return merge(future.result() for future in futures)
 
 
-def _scan_files(files: list[tuple[str, str, bool]]) -> ScanResult:
-    return _scan_batch([FileEntry._make(file) for file in files])
+# What travels to a worker: a file as a plain tuple (a named tuple takes four times as long
+# to pickle and unpickle, and most items are files), anything else as it is.
+_Sent = Union[tuple[str, str, bool], Finding, Skipped, Note]
+
+
+def _sendable(item: Item) -> _Sent:
+    if isinstance(item, FileEntry):
+        return (item.path, item.display, item.follow_symlinks)
+    return item
+
+
+def _scan_sent(items: list[_Sent]) -> ScanResult:
+    return _scan_batch(
+        [i if isinstance(i, (Finding, Skipped, Note)) else FileEntry._make(i) for i in items]
+    )
 
 
 def _pool_context() -> BaseContext:

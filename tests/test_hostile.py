@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from notion_leakguard import encodings, engine, history, sources, staged
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import fingerprint
+from notion_leakguard.findings import ScanResult, fingerprint
 from notion_leakguard.scanner import redact_tokens, scan_blocks, scan_bytes, token_spans, tokens_in
 from tests import tokens
 from tests.conftest import git
@@ -567,6 +567,25 @@ def test_file_changes_between_discovery_and_reading(
     assert [s.display for s in result.skipped] == ["victim.txt"]
     assert result.findings == ()  # a symlink swapped in is not followed
     assert result.files_scanned == 1
+
+
+def test_parallel_scan_reports_what_a_single_process_does(tmp_path: Path) -> None:
+    # Enough files for worker processes; unreadable entries met while listing (a FIFO in the
+    # tree) and while reading (one named on the command line), a token near the end.
+    root = tmp_path / "tree"
+    root.mkdir()
+    for index in range(engine.PARALLEL_MIN_FILES + 50):
+        (root / f"f{index:04}.txt").write_text("nothing\n")
+    os.mkfifo(root / "f0200.fifo")
+    (root / "f0440.py").write_text(f"K = '{_token('notion-legacy-token', 3)}'\n")
+    os.mkfifo(tmp_path / "named")
+
+    def scan(jobs: int) -> ScanResult:
+        return engine.scan_files(sources.discover(["tree", "named"], cwd=str(tmp_path)), jobs=jobs)
+
+    single, parallel = scan(1), scan(2)
+    assert [s.display for s in single.skipped] == ["tree/f0200.fifo", "named"]
+    assert parallel == single
 
 
 # --- names that are not plain text -------------------------------------------------------
