@@ -70,7 +70,7 @@ def _compile_anchors(
             name = f"a{len(groups)}"
             groups[name] = (fmt, len(head))
             rest = f"{re.escape(tail)}{fmt.between}{fmt.body}{fmt.end if end else ''}"
-            first = _leading_class(rest)
+            first = re.escape(tail[0]) if tail else _leading_class(rest)
             behind = f"(?<={re.escape(head)}_(?={rest}){first})(?P<{name}>)"
             by_first.setdefault(first, []).append(behind)
     # One-character tests first, broad classes last.
@@ -88,14 +88,16 @@ def _compile_anchors(
 
 
 # A literal (plain or escaped punctuation) or a character class, not made optional.
-_LEADING = re.compile(r"(\\[^0-9A-Za-z]|\[(?:\\.|[^\]\\])+\]|[^\\\[\](){}?*+|^$.])(?![?*]|\{0,)")
+_LEADING = re.compile(
+    r"(\\[^0-9A-Za-z]|\[(?:\\.|[^\]\\])+\]|[^\\\[\](){}?*+|^$.])(?![?*]|\{,|\{0+[,}])"
+)
 
 
 def _leading_class(regex: str) -> str:
     """The first character `regex` consumes, as a pattern of its own; any character when
-    that is not plain to see."""
+    that is not plain to see (a group, an alternation, an optional start)."""
     match = _LEADING.match(regex)
-    return match.group(1) if match else "(?s:.)"
+    return match.group(1) if match and "|" not in regex else "(?s:.)"
 
 
 _ANCHORS, _ANCHOR_GROUPS = _compile_anchors(TOKEN_FORMATS, end=True)

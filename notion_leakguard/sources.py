@@ -133,7 +133,7 @@ def read_blocks(entry: FileEntry, block_size: int = BLOCK_SIZE) -> Iterator[byte
                 return
             yield block
             if len(block) == info.st_size:
-                return  # the whole file in one read: no need to ask again to see the end
+                return  # all fstat saw, in one read: taken as it was (later appends unread)
             size = block_size
     finally:
         os.close(descriptor)

@@ -162,7 +162,12 @@ def test_blocks_find_each_token_once(block_size: int) -> None:
         (r"[\]a-z]{3}", r"[\]a-z]"),  # a class holding an escaped bracket
         ("[\"']?[0-9a-f]{150}", "(?s:.)"),  # optional: the next character may come first
         ("x*y", "(?s:.)"),
+        ("[ \t]{,8}=", "(?s:.)"),  # {,8} is {0,8}
+        ("a{0}b", "(?s:.)"),
+        ("a{00,3}b", "(?s:.)"),
+        ("a{1,3}b", "a"),
         ("(?:ab|cd)", "(?s:.)"),  # a group: not worth reading, any character is safe
+        ("ab|cd", "(?s:.)"),  # an alternation: `c` may come first
         (r"\d{3}", "(?s:.)"),  # a letter escape: not plain punctuation
     ),
 )
