@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Finding
@@ -34,14 +34,20 @@ class Baseline(NamedTuple):
     entries: tuple[Entry, ...]
 
 
-def load(path: str) -> Baseline:
+def read_json(path: str, kind: str) -> Any:
+    """The JSON document in a file the user named as a `kind`; LeakguardError, not a
+    traceback, when it cannot be read or parsed."""
     try:
         with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
+            return json.load(stream)
     except OSError as error:
-        raise LeakguardError(f"cannot read baseline {path}: {error.strerror}") from None
+        raise LeakguardError(f"cannot read {kind} {path}: {error.strerror}") from None
     except ValueError as error:
-        raise LeakguardError(f"baseline {path} is not valid JSON: {error}") from None
+        raise LeakguardError(f"{path} is not a {kind}: it is not valid JSON ({error})") from None
+
+
+def load(path: str) -> Baseline:
+    document = read_json(path, "baseline")
     if not isinstance(document, dict):
         document = {}
     entries = document.get("entries")

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from notion_leakguard.baseline import read_json
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.scanner import previews_in, redact_text
 
@@ -60,13 +61,7 @@ def check_baseline(
     baseline: str, shim: str = "SHIM"
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The baseline and its entries for our plugin; LeakguardError when it has none."""
-    try:
-        with open(baseline, encoding="utf-8") as stream:
-            document = json.load(stream)
-    except OSError as error:
-        raise LeakguardError(f"cannot read {baseline}: {error.strerror}") from None
-    except ValueError as error:
-        raise LeakguardError(f"{baseline} is not a detect-secrets baseline: {error}") from None
+    document = read_json(baseline, "detect-secrets baseline")
     plugins = document.get("plugins_used") if isinstance(document, dict) else None
     entries = [p for p in plugins or [] if isinstance(p, dict) and p.get("name") == PLUGIN_CLASS]
     if not entries:
