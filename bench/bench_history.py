@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from interleave import interleaved
+
 TARGET = 2.0
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -99,12 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.repo and check.stdout.count('"rule"') != 1:
             sys.stderr.write(f"expected the planted token once:\n{check.stdout}{check.stderr}")
             return 2
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for command in commands.values():  # warm-up
-            timed(command, root)
-        for _ in range(args.runs):
-            for name, command in commands.items():
-                times[name].append(timed(command, root))
+        times = interleaved(commands, args.runs, lambda command: timed(command, root))
     floor = statistics.median(times["floor"])
     print(f"history: {count} commits; {args.runs} runs")
     for name, samples in times.items():

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from interleave import interleaved
+
 TARGET = 1.5
 
 
@@ -96,12 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if ds_hook:
             commands["ds-hook"] = [[ds_hook, *names]]
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for command in commands.values():  # warm-up
-            time_once(command, root)
-        for _ in range(args.runs):
-            for name, command in commands.items():
-                times[name].append(time_once(command, root))
+        times = interleaved(commands, args.runs, lambda command: time_once(command, root))
 
     floor = statistics.median(times["floor"])
     print(f"staged change: {args.files} files, ~{args.lines} added lines; {args.runs} runs")
