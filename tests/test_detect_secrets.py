@@ -24,11 +24,10 @@ from tests import tokens
 from tests.conftest import git, run_cli
 from tests.test_precommit import (
     _DROPPED,
-    PRE_COMMIT,
     Target,
     _must,
-    _run,
     assert_no_full_token,
+    install_hooks,
     isolated_env,
     snapshot_working_copy,
 )
@@ -470,14 +469,7 @@ def ds_precommit(tmp_path_factory: pytest.TempPathFactory) -> DetectSecretsEnv:
     snapshot = snapshot_working_copy(root, env)
     assert (snapshot / "notion_leakguard" / "detect_secrets_plugin.py").is_file()
 
-    warmup = root / "warmup"
-    warmup.mkdir()
-    _must(_run(["git", "init", "-q"], cwd=warmup, env=env), "git init (warmup)")
-    (warmup / ".pre-commit-config.yaml").write_text(_ds_config(snapshot))
-    _must(
-        _run([*PRE_COMMIT, "install-hooks"], cwd=warmup, env=env, timeout=1200),
-        "pre-commit install-hooks",
-    )
+    install_hooks(root, env, _ds_config(snapshot))
     return DetectSecretsEnv(snapshot, root / "cache")
 
 

@@ -129,6 +129,19 @@ def snapshot_working_copy(root: Path, env: dict[str, str]) -> Path:
     return snapshot
 
 
+def install_hooks(root: Path, env: dict[str, str], config: str) -> None:
+    """Build the hook environments of `config` once, in a throwaway repository under root,
+    rather than inside the first test's commit (pre-commit caches them in PRE_COMMIT_HOME)."""
+    warmup = root / "warmup"
+    warmup.mkdir()
+    _must(_run(["git", "init", "-q"], cwd=warmup, env=env), "git init (warmup)")
+    (warmup / ".pre-commit-config.yaml").write_text(config)
+    _must(
+        _run([*PRE_COMMIT, "install-hooks"], cwd=warmup, env=env, timeout=1200),
+        "pre-commit install-hooks",
+    )
+
+
 @pytest.fixture(scope="session")
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
     root = tmp_path_factory.mktemp("precommit")
@@ -144,15 +157,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
     rev = _must(_run(["git", "rev-parse", "HEAD"], cwd=snapshot, env=env), "rev-parse").strip()
     hooks = HookRepo(snapshot, rev, root / "cache")
 
-    # Build the hook environment once, here, rather than inside the first test's commit.
-    warmup = root / "warmup"
-    warmup.mkdir()
-    _must(_run(["git", "init", "-q"], cwd=warmup, env=env), "git init (warmup)")
-    (warmup / ".pre-commit-config.yaml").write_text(_config(hooks))
-    _must(
-        _run([*PRE_COMMIT, "install-hooks"], cwd=warmup, env=env, timeout=1200),
-        "pre-commit install-hooks",
-    )
+    install_hooks(root, env, _config(hooks))
     return hooks
 
 
