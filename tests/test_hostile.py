@@ -403,13 +403,19 @@ def world_dir() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def as_nobody(world_dir: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the CLI as user nobody. sys.executable may live where nobody cannot go (a
-    pyenv under /root), so an interpreter nobody can run is probed, with click copied
-    next to the checkout."""
+    pyenv under /root), and so may the checkout (a private temporary directory), so an
+    interpreter nobody can run is probed, with this package and click copied where nobody
+    can read them."""
     if _SETPRIV is None or os.geteuid() != 0:
         pytest.skip("needs root and setpriv")
     import click
 
     site = world_dir / "site"
+    shutil.copytree(
+        REPO / "notion_leakguard",
+        site / "notion_leakguard",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     shutil.copytree(Path(click.__file__).parent, site / "click")
     try:
         import tomli
@@ -427,7 +433,7 @@ def as_nobody(world_dir: Path) -> Callable[..., subprocess.CompletedProcess[str]
     home.chmod(0o777)
     env = {
         **os.environ,
-        "PYTHONPATH": f"{REPO}{os.pathsep}{site}",
+        "PYTHONPATH": str(site),
         "PYTHONDONTWRITEBYTECODE": "1",
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
