@@ -14,9 +14,9 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from notion_leakguard.errors import LeakguardError
+from notion_leakguard.errors import LeakguardError, file_errors
 from notion_leakguard.findings import Finding
-from notion_leakguard.scanner import redact_text
+from notion_leakguard.redaction import redact_text
 
 DEFAULT_PATH = ".notion-leakguard-baseline.json"
 FORMAT = 1
@@ -38,16 +38,18 @@ def read_json(path: str, kind: str) -> Any:
     """The JSON document in a file the user named as a `kind`; LeakguardError, not a
     traceback, when it cannot be read or parsed."""
     try:
-        with open(path, encoding="utf-8") as stream:
+        with file_errors(f"cannot read {kind} {path}"), open(path, encoding="utf-8") as stream:
             return json.load(stream)
-    except OSError as error:
-        raise LeakguardError(f"cannot read {kind} {path}: {error.strerror}") from None
     except ValueError as error:
         raise LeakguardError(f"{path} is not a {kind}: it is not valid JSON ({error})") from None
 
 
 def load(path: str) -> Baseline:
-    document = read_json(path, "baseline")
+    return parse(read_json(path, "baseline"), path)
+
+
+def parse(document: Any, path: str) -> Baseline:
+    """A baseline from its JSON document; `path` is where it is (or would be) on disk."""
     if not isinstance(document, dict):
         document = {}
     entries = document.get("entries")
@@ -84,11 +86,12 @@ def render(entries: Iterable[Entry]) -> str:
 
 
 def write(path: str, entries: Iterable[Entry]) -> None:
-    try:
-        with open(path, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(render(entries))
-    except OSError as error:
-        raise LeakguardError(f"cannot write baseline {path}: {error.strerror}") from None
+    text = render(entries)
+    with (
+        file_errors(f"cannot write baseline {path}"),
+        open(path, "w", encoding="utf-8", newline="\n") as stream,
+    ):
+        stream.write(text)
 
 
 def entry_for(finding: Finding, *, finding_root: str, directory: str) -> Entry:

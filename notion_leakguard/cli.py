@@ -3,51 +3,44 @@ an exit code (0 clean, 1 findings, 2 could not do the job, 130 interrupted)."""
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
-from notion_leakguard import (
-    __version__,
-    config,
-    engine,
-    envfiles,
-    git,
-    hookinstall,
-    sources,
-    staged,
-    suppress,
-)
-from notion_leakguard import baseline as baselines
-from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import Finding, Note, ScanResult, merge
-from notion_leakguard.reporters import (
-    FORMATS,
-    HISTORY_ADVICE,
-    SCAN_ADVICE,
-    STAGED_ADVICE,
-    printable,
-    render,
-)
-from notion_leakguard.scanner import redact_text
+from notion_leakguard import __version__, hookinstall
+from notion_leakguard.baseline import DEFAULT_PATH as DEFAULT_BASELINE
+from notion_leakguard.commands import Outcome
+from notion_leakguard.errors import LeakguardError, file_errors
+from notion_leakguard.findings import ScanResult
+from notion_leakguard.redaction import redact_text, shown
+from notion_leakguard.reporters import FORMATS, SCAN_ADVICE, render
+
+if TYPE_CHECKING:
+    from notion_leakguard.commands.ci import Checked
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="notion-leakguard")
+@click.version_option(__version__, "--version", "-V", prog_name="notion-leakguard")
 def cli() -> None:
     """Find Notion API credentials before they reach git."""
 
 
 def _format_options(command: Callable[..., int]) -> Callable[..., int]:
     command = click.option(
-        "--output", type=click.Path(dir_okay=False), help="Write the report to FILE, not stdout."
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False),
+        help="Write the report to FILE, not stdout.",
     )(command)
     return click.option(
         "--format",
+        "-f",
         "fmt",
         type=click.Choice(FORMATS),
         default="text",
@@ -122,105 +115,31 @@ def scan(
     Inside a git repository, files git ignores are skipped when a directory is walked, and
     dotenv files that git tracks or does not ignore are reported.
     """
-    cwd = os.getcwd()
-    settings = config.load(cwd)
     if staged and history:
         raise click.UsageError("--staged and --history do not go together")
     if all_refs and not history:
         raise click.UsageError("--all-refs goes with --history")
     if verify_all and not verify_keys:
         raise click.UsageError("--verify-all goes with --verify")
-    if staged:
-        if paths:
-            raise click.UsageError("--staged scans the index; it takes no PATH")
-        # The root first: it proves a work tree (a bare repository's index would read as
-        # all deletions) and staged paths start there.
-        root = git.top_level(cwd)
-        result = scan_staged(cwd, settings=settings, root=root)
-        advice = STAGED_ADVICE
-    elif history:
-        from notion_leakguard import history as histories
-        from notion_leakguard import progress
+    if staged and paths:
+        raise click.UsageError("--staged scans the index; it takes no PATH")
+    from notion_leakguard import progress
+    from notion_leakguard.commands.scan import scan as run_scan
 
-        plan = histories.plan(cwd, paths, all_refs=all_refs)
-        root = git.work_tree_root(cwd) or cwd
-        show = None if quiet else progress.reporter(sys.stderr)
-        result = engine.scan_history(cwd, plan, progress=show)
-        advice = HISTORY_ADVICE
-    else:
-        root = cwd
-        result = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs)
-        advice = SCAN_ADVICE
-    result = _suppressed(result, settings, baseline_file, root=root, lift=no_suppress)
-    if verify_keys:
-        # Imported only here: a scan never loads an HTTP client unless asked to verify.
-        from notion_leakguard import recollect, verify
-
-        if staged:
-            candidates = recollect.from_git(result.reported, cwd=root)
-        elif history:
-            candidates = recollect.from_git(result.reported, cwd=cwd)
-        else:
-            candidates = recollect.from_files(result.reported, root=root)
-        result = verify.annotate(result, candidates, verify_all=verify_all)
-    return report(result, fmt=fmt, output=output, advice=advice)
-
-
-def scan_paths(
-    paths: Sequence[str], *, cwd: str, settings: config.Config, jobs: int | None = None
-) -> ScanResult:
-    results = []
-    if "-" in paths:
-        results.append(engine.scan_blocks_of(sources.read_stream(sys.stdin.buffer), "-"))
-    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
-    files = sources.discover([p for p in paths if p != "-"], cwd=cwd, dotenv=names)
-    results.append(engine.scan_files(_included(files, settings, cwd), jobs=jobs))
-    return merge(results)
-
-
-def scan_staged(cwd: str, *, settings: config.Config, root: str) -> ScanResult:
-    """Added lines of the staged changes, and staged dotenv files; paths from the root."""
-    changes = staged.staged_changes(cwd)
-    paths = [p for p in changes.paths if not settings.excludes(os.path.join(root, p))]
-    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
-    dotenv = [
-        envfiles.file_finding(envfiles.TRACKED, path)
-        for path in paths
-        if names.matches(path) and not envfiles.is_template(path)
-    ]
-    chunks = [c for c in changes.chunks if not settings.excludes(os.path.join(root, c.path))]
-    return merge([engine.scan_chunks(chunks), ScanResult(tuple(dotenv), files_scanned=len(paths))])
-
-
-def _included(
-    items: Iterable[sources.Item], settings: config.Config, cwd: str
-) -> Iterator[sources.Item]:
-    for item in items:
-        if isinstance(item, sources.FileEntry):
-            path = item.path
-        elif isinstance(item, Finding):
-            path = os.path.join(cwd, item.path)
-        else:
-            yield item
-            continue
-        if not settings.excludes(path):
-            yield item
-
-
-def _suppressed(
-    result: ScanResult,
-    settings: config.Config,
-    baseline_file: str | None,
-    *,
-    root: str,
-    lift: bool,
-) -> ScanResult:
-    path = baseline_file or settings.baseline_path()
-    known = baselines.load(path) if path else None
-    result = suppress.apply(result, allow=settings.allow, baseline=known, finding_root=root)
-    notes = tuple(Note(text) for text in settings.notes)
-    result = result._replace(notes=result.notes + notes)
-    return suppress.lift(result) if lift else result
+    outcome = run_scan(
+        cwd=os.getcwd(),
+        paths=paths,
+        staged=staged,
+        history=history,
+        all_refs=all_refs,
+        jobs=jobs,
+        baseline=baseline_file,
+        lift=no_suppress,
+        verify=verify_keys,
+        verify_all=verify_all,
+        progress=None if quiet or not history else progress.reporter(sys.stderr),
+    )
+    return report(outcome, fmt=fmt, output=output)
 
 
 @cli.command()
@@ -232,12 +151,118 @@ def hook(files: tuple[str, ...]) -> int:
     staged. Its entry ends in `--`, so a file named like an option is still a file. The
     baseline and excludes come from the configuration.
     """
-    cwd = os.getcwd()
-    settings = config.load(cwd)
-    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
-    found = _included(sources.discover(files, cwd=cwd, dotenv=names), settings, cwd)
-    result = _suppressed(engine.scan_files(found), settings, None, root=cwd, lift=False)
-    return report(result, fmt="text", output=None, advice=STAGED_ADVICE)
+    from notion_leakguard.commands.hook import hook as run_hook
+
+    return report(run_hook(files, cwd=os.getcwd()), fmt="text", output=None)
+
+
+@cli.command("pre-push")
+@click.argument("remote", required=False)
+@click.argument("url", required=False)
+@_format_options
+def pre_push(remote: str | None, url: str | None, fmt: str, output: str | None) -> int:
+    """git's pre-push hook: refuse a push whose new commits carry a key.
+
+    Reads git's standard input (`<local ref> <local sha> <remote ref> <remote sha>` lines)
+    and scans every commit the pushed refs bring that REMOTE does not have yet (its
+    remote-tracking refs): their new blobs and messages, and annotated tags. Under the
+    pre-commit framework (hook id notion-leakguard-push) the refs come from its environment.
+    """
+    from notion_leakguard.commands.push import pre_push as run_pre_push
+
+    data = b"" if "PRE_COMMIT_REMOTE_NAME" in os.environ else _stdin_bytes()
+    outcome = run_pre_push(cwd=os.getcwd(), remote=remote, stdin=data)
+    return report(outcome, fmt=fmt, output=output)
+
+
+@cli.command("pre-receive")
+@_format_options
+def pre_receive(fmt: str, output: str | None) -> int:
+    """A server's pre-receive hook: refuse a push whose new commits carry a key.
+
+    Reads `<old> <new> <ref>` lines and scans the commits no existing ref reaches: their new
+    blobs, commit messages and tag messages. The configuration and baseline come from the
+    pushed commits. Install as the bare repository's hooks/pre-receive.
+    """
+    from notion_leakguard.commands.push import pre_receive as run_pre_receive
+
+    outcome = run_pre_receive(cwd=os.getcwd(), stdin=_stdin_bytes())
+    return report(outcome, fmt=fmt, output=output)
+
+
+@cli.command("ci")
+@click.option(
+    "--range",
+    "range_",
+    metavar="A..B",
+    help="Scan the commits of B that A does not have, whatever CI this is.",
+)
+@_format_options
+@_suppression_options
+def ci(
+    range_: str | None, fmt: str, output: str | None, baseline_file: str | None, no_suppress: bool
+) -> int:
+    """Scan what the current CI job's push, pull request or merge request brings.
+
+    GitHub Actions and GitLab CI are recognised from their environment (a push: before..after;
+    a new branch: what no other branch had; a pull or merge request: base..head); elsewhere
+    pass --range. Needs the full history (actions/checkout: fetch-depth: 0). On GitHub each
+    finding is also a workflow annotation and the job summary lists them.
+    """
+    from notion_leakguard.commands.ci import ci as run_ci
+
+    checked = run_ci(
+        cwd=os.getcwd(),
+        environ=os.environ,
+        range_=range_,
+        baseline=baseline_file,
+        lift=no_suppress,
+    )
+    outcome = checked.outcome
+    click.echo(
+        f"notion-leakguard: {shown(checked.event.description)}: {checked.commits} commit(s)",
+        err=True,
+    )
+    code = report(outcome, fmt=fmt, output=output)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        _github_outputs(outcome.result, checked, machine_stdout=output is None and fmt != "text")
+    return code
+
+
+def _github_outputs(result: ScanResult, checked: Checked, *, machine_stdout: bool) -> None:
+    """Workflow annotations (at most 10: GitHub shows no more per step) and the job summary."""
+    from notion_leakguard import cievent
+
+    for finding in result.reported[:10]:
+        title = f"notion-leakguard: {finding.rule}"
+        text = f"{finding.message}: {finding.preview}"
+        if finding.origin is not None:
+            text += (
+                f" (commit {finding.origin.commit[:12]}). Rewrite the commit and rotate the key."
+            )
+        line = cievent.annotation(shown(finding.path), finding.line, finding.column, title, text)
+        click.echo(line, err=machine_stdout)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        rows = [
+            cievent.SummaryRow(
+                shown(f.path), f.line, f.rule, f.preview, f.origin.commit if f.origin else None
+            )
+            for f in result.reported
+        ]
+        text = cievent.step_summary(
+            checked.event.description,
+            rows,
+            commits=checked.commits,
+            suppressed=len(result.suppressed),
+        )
+        with file_errors(f"cannot write {summary}"), open(summary, "a", encoding="utf-8") as stream:
+            stream.write(text)
+
+
+def _stdin_bytes() -> bytes:
+    stream = click.get_binary_stream("stdin")
+    return b"" if stream.isatty() else stream.read()
 
 
 @cli.group("baseline")
@@ -254,25 +279,14 @@ def baseline_group() -> None:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
-    help=f"Where to write it.  [default: `baseline` in the configuration, else "
-    f"{baselines.DEFAULT_PATH}]",
+    help=f"Where to write it.  [default: `baseline` in the configuration, else {DEFAULT_BASELINE}]",
 )
 def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
     """Record every current finding under PATHs (default: .) in a baseline."""
-    cwd = os.getcwd()
-    settings = config.load(cwd)
-    target = output or settings.baseline_path() or baselines.DEFAULT_PATH
-    result = suppress.apply(
-        scan_paths(paths or (".",), cwd=cwd, settings=settings),
-        allow=settings.allow,
-        finding_root=cwd,
-    )
-    directory = os.path.dirname(os.path.abspath(target))
-    entries = [
-        baselines.entry_for(f, finding_root=cwd, directory=directory) for f in result.reported
-    ]
-    baselines.write(target, entries)
-    click.echo(f"{target}: {len(set(entries))} entries", err=True)
+    from notion_leakguard.commands import baseline
+
+    written = baseline.create(paths, cwd=os.getcwd(), output=output)
+    click.echo(f"{written.path}: {written.entries} entries", err=True)
     return EXIT_CLEAN
 
 
@@ -282,26 +296,15 @@ def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
     "--baseline",
     "baseline_file",
     type=click.Path(dir_okay=False, exists=True),
-    help=f"The baseline.  [default: `baseline` in the configuration, else "
-    f"{baselines.DEFAULT_PATH}]",
+    help=f"The baseline.  [default: `baseline` in the configuration, else {DEFAULT_BASELINE}]",
 )
 @click.option("--add-new", is_flag=True, help="Also record findings the baseline lacks.")
 def baseline_update(paths: tuple[str, ...], baseline_file: str | None, add_new: bool) -> int:
     """Drop entries that no longer occur under PATHs (default: .); add none unless --add-new."""
-    cwd = os.getcwd()
-    settings = config.load(cwd)
-    target = baseline_file or settings.baseline_path() or baselines.DEFAULT_PATH
-    known = baselines.load(target)
-    result = suppress.apply(
-        scan_paths(paths or (".",), cwd=cwd, settings=settings),
-        allow=settings.allow,
-        finding_root=cwd,
-    )
-    entries = baselines.updated(known, result.reported, finding_root=cwd, add_new=add_new)
-    scanned = [os.path.abspath(p) for p in paths or (".",)]
-    elsewhere = [e for e in known.entries if not baselines.under(known, e, scanned)]
-    baselines.write(target, [*entries, *elsewhere])
-    click.echo(f"{target}: {len(set(entries))} entries (was {len(known.entries)})", err=True)
+    from notion_leakguard.commands import baseline
+
+    written = baseline.update(paths, cwd=os.getcwd(), baseline=baseline_file, add_new=add_new)
+    click.echo(f"{written.path}: {written.entries} entries (was {written.before})", err=True)
     return EXIT_CLEAN
 
 
@@ -315,22 +318,17 @@ def check_env(fix: bool, fmt: str, output: str | None) -> int:
     staged. With --fix, appends the missing rules to the root .gitignore (exit 1 when it
     changed it, as pre-commit fixers do); tracked files are never untracked for you.
     """
-    cwd = os.getcwd()
-    settings = config.load(cwd)
-    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
-    added: tuple[str, ...] = ()
-    if fix:
-        result = envfiles.fix_repository(cwd, names)
-        added, findings = result.added, result.remaining
-        if added:
-            click.echo(f"notion-leakguard: {result.gitignore}: added {', '.join(added)}", err=True)
-        for blocker in result.blockers:
-            click.echo(f"notion-leakguard: {blocker}", err=True)
-    else:
-        findings = tuple(envfiles.check_repository(cwd, names))
-    checked = _suppressed(ScanResult(findings), settings, None, root=cwd, lift=False)
-    code = report(checked, fmt=fmt, output=output)
-    return EXIT_FINDINGS if added else code
+    from notion_leakguard.commands.check_env import check_env as run_check
+
+    checked = run_check(cwd=os.getcwd(), fix=fix)
+    if checked.added:
+        click.echo(
+            f"notion-leakguard: {checked.gitignore}: added {', '.join(checked.added)}", err=True
+        )
+    for blocker in checked.blockers:
+        click.echo(f"notion-leakguard: {blocker}", err=True)
+    code = report(Outcome(checked.result, SCAN_ADVICE), fmt=fmt, output=output)
+    return EXIT_FINDINGS if checked.added else code
 
 
 @cli.command("detect-secrets-plugin")
@@ -393,42 +391,48 @@ def detect_secrets_audit(arguments: tuple[str, ...]) -> int:
 
 @cli.command("install-hook")
 @click.option(
-    "--force", is_flag=True, help="Replace a pre-commit hook notion-leakguard did not write."
+    "--force",
+    is_flag=True,
+    help="Replace hooks notion-leakguard did not write (keeping HOOK.notion-leakguard-backup).",
 )
-@click.option("--uninstall", is_flag=True, help="Remove the hook, if notion-leakguard wrote it.")
+@click.option(
+    "--uninstall", is_flag=True, help="Remove notion-leakguard's hooks and restore any backups."
+)
 def install_hook(force: bool, uninstall: bool) -> int:
-    """Install a plain git pre-commit hook that runs `scan --staged` (honours core.hooksPath).
+    """Install plain git pre-commit, commit-msg and pre-push hooks (honours core.hooksPath).
 
-    For repositories that do not use the pre-commit framework. Set SKIP=notion-leakguard to
-    skip it once.
+    For repositories that do not use the pre-commit framework: pre-commit runs `scan
+    --staged`, commit-msg scans the message, pre-push scans the commits being pushed.
+    SKIP=notion-leakguard skips them once; SKIP=notion-leakguard-push only the pre-push one.
     """
     cwd = os.getcwd()
     if uninstall:
-        removed = hookinstall.uninstall(cwd)
-        click.echo(f"removed {removed}" if removed else "no notion-leakguard hook installed")
+        for line in hookinstall.uninstall(cwd) or ["no notion-leakguard hook installed"]:
+            click.echo(line)
         return EXIT_CLEAN
-    click.echo(f"installed {hookinstall.install(cwd, force=force)}")
+    for hook in hookinstall.install(cwd, force=force):
+        kept = f" (the previous hook is kept as {hook.backup})" if hook.backup else ""
+        click.echo(f"installed {hook.path}{kept}")
     return EXIT_CLEAN
 
 
-def report(result: ScanResult, *, fmt: str, output: str | None, advice: str = SCAN_ADVICE) -> int:
+def report(outcome: Outcome, *, fmt: str, output: str | None) -> int:
+    """Warnings and notes on stderr, the report on stdout or in `output`; the exit code."""
+    result: ScanResult = outcome.result
     for skipped in result.skipped:
         click.echo(
-            f"notion-leakguard: warning: {printable(redact_text(skipped.display))}: "
-            f"{skipped.reason}; skipped",
+            f"notion-leakguard: warning: {shown(skipped.display)}: {skipped.reason}; skipped",
             err=True,
         )
     for note in result.notes:
-        click.echo(f"notion-leakguard: note: {printable(redact_text(note.text))}", err=True)
+        click.echo(f"notion-leakguard: note: {shown(note.text)}", err=True)
     if output is None:
         color = fmt == "text" and _wants_color(sys.stdout)
-        click.echo(render(result, fmt, color=color, advice=advice), nl=False, color=color)
+        text = render(result, fmt, color=color, advice=outcome.advice)
+        click.echo(text, nl=False, color=color)
     else:
-        try:
-            with open(output, "w", encoding="utf-8") as stream:
-                stream.write(render(result, fmt, advice=advice))
-        except OSError as error:
-            raise LeakguardError(f"cannot write {output}: {error.strerror}") from None
+        with file_errors(f"cannot write {output}"), open(output, "w", encoding="utf-8") as stream:
+            stream.write(render(result, fmt, advice=outcome.advice))
     return EXIT_FINDINGS if result.reported else EXIT_CLEAN
 
 
@@ -448,11 +452,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("notion-leakguard: interrupted", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as error:
-        error.message = redact_text(error.message)  # a token given as an argument
-        error.show()
+        message = io.StringIO()
+        error.show(file=message)
+        sys.stderr.write(redact_text(message.getvalue()))  # a token given as an argument
         return EXIT_ERROR
     except LeakguardError as error:
-        click.echo(f"notion-leakguard: error: {printable(redact_text(str(error)))}", err=True)
+        click.echo(f"notion-leakguard: error: {shown(str(error))}", err=True)
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_CLEAN
 

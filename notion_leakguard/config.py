@@ -14,7 +14,7 @@ import sys
 from functools import cache
 from typing import Any, NamedTuple
 
-from notion_leakguard.errors import LeakguardError
+from notion_leakguard.errors import LeakguardError, file_errors
 
 OWN_FILE = ".notion-leakguard.toml"
 PYPROJECT = "pyproject.toml"
@@ -65,6 +65,33 @@ def load(cwd: str) -> Config:
     return Config(root=root)
 
 
+def from_commit(cwd: str, commit: str) -> Config:
+    """The configuration as a commit holds it at the top of its tree (a server's view of a
+    push: no work tree, the configuration of what is pushed). Paths start at `cwd`."""
+    from notion_leakguard import git
+
+    own = git.file_at(cwd, commit, OWN_FILE)
+    if own is not None:
+        return _parse(_toml(own, f"{commit[:12]}:{OWN_FILE}"), root=cwd, source=OWN_FILE)
+    pyproject = git.file_at(cwd, commit, PYPROJECT)
+    if pyproject is not None:
+        table = _toml(pyproject, f"{commit[:12]}:{PYPROJECT}").get("tool", {}).get(TABLE)
+        if isinstance(table, dict):
+            return _parse(table, root=cwd, source=PYPROJECT, prefix=f"tool.{TABLE}.")
+    return Config(root=cwd)
+
+
+def _toml(data: bytes, source: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    try:
+        return tomllib.loads(data.decode("utf-8", "replace"))
+    except tomllib.TOMLDecodeError as error:
+        raise LeakguardError(f"{source}: invalid TOML: {error}") from None
+
+
 def _project_root(cwd: str) -> str:
     """The nearest directory up from cwd holding a configuration file, stopping at the top
     of the repository (a directory with `.git`), as ruff and black look for theirs; no git
@@ -96,10 +123,8 @@ def _read_toml(path: str) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on Python < 3.11 only
         import tomli as tomllib
     try:
-        with open(path, "rb") as stream:
+        with file_errors(f"cannot read {path}"), open(path, "rb") as stream:
             return tomllib.load(stream)
-    except OSError as error:
-        raise LeakguardError(f"cannot read {path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise LeakguardError(f"{path}: invalid TOML: {error}") from None
 

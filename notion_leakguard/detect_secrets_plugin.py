@@ -18,7 +18,6 @@ from detect_secrets.constants import VerifiedResult as _VerifiedResult
 from detect_secrets.plugins.base import BasePlugin as _BasePlugin
 from detect_secrets.util.code_snippet import CodeSnippet as _CodeSnippet
 
-from notion_leakguard.detect_secrets_setup import SECRET_TYPE as _SECRET_TYPE
 from notion_leakguard.scanner import token_spans as _token_spans
 
 
@@ -26,7 +25,7 @@ class NotionTokenDetector(_BasePlugin):
     """Notion integration tokens (ntn_…, legacy secret_…) and token_v2 session cookies."""
 
     # Baselines key on this: it never changes.
-    secret_type = _SECRET_TYPE
+    secret_type = "Notion API Token"
 
     def analyze_string(self, string: str) -> Generator[str, None, None]:
         data = string.encode("utf-8", "surrogateescape")
@@ -40,13 +39,16 @@ class NotionTokenDetector(_BasePlugin):
         drops such findings, and a revoked key that is committed is still a leak."""
         if _os.environ.get("NOTION_LEAKGUARD_VERIFY") != "1":
             return _VerifiedResult.UNVERIFIED
-        if secret.startswith("secret_") and _os.environ.get("NOTION_LEAKGUARD_VERIFY_ALL") != "1":
-            nearby = "\n".join(context.lines if context is not None else ()).lower()
-            if "notion" not in nearby:
-                return _VerifiedResult.UNVERIFIED  # other services use the secret_ prefix
-        if not secret.startswith(("ntn_", "secret_")):
-            return _VerifiedResult.UNVERIFIED  # session cookies are never sent
-        live = _state(secret) == "live"
+        from notion_leakguard import verify  # HTTP code only once the user opted in
+
+        nearby = "\n".join(context.lines if context is not None else ()).lower()
+        if not verify.may_send(
+            secret,
+            mentions_notion="notion" in nearby,
+            verify_all=_os.environ.get("NOTION_LEAKGUARD_VERIFY_ALL") == "1",
+        ):
+            return _VerifiedResult.UNVERIFIED
+        live = _state(secret) == verify.LIVE
         return _VerifiedResult.VERIFIED_TRUE if live else _VerifiedResult.UNVERIFIED
 
 

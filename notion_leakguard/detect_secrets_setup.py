@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from notion_leakguard.baseline import read_json
-from notion_leakguard.errors import LeakguardError
-from notion_leakguard.scanner import previews_in, redact_text
+from notion_leakguard.errors import LeakguardError, file_errors
+from notion_leakguard.redaction import redact_text
+from notion_leakguard.scanner import previews_in
 
 PLUGIN_MODULE = "notion_leakguard.detect_secrets_plugin"
 PLUGIN_CLASS = "NotionTokenDetector"
-SECRET_TYPE = "Notion API Token"  # the plugin's secret_type: baselines key on it, never change it
 
 SHIM = f'''"""Loads notion-leakguard's detect-secrets plugin (written by
 `notion-leakguard detect-secrets-plugin --shim`). Needs notion-leakguard[detect-secrets]."""
@@ -47,14 +47,12 @@ def detect_secrets_installed() -> bool:
 
 
 def write_shim(path: str) -> None:
-    try:
+    with file_errors(f"cannot write {path}"):
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
         with open(path, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(SHIM)
-    except OSError as error:
-        raise LeakguardError(f"cannot write {path}: {error.strerror}") from None
 
 
 def check_baseline(
@@ -130,11 +128,17 @@ def _walk(value: object) -> object:
     if isinstance(value, dict):
         walked = {key: _walk(item) for key, item in value.items()}
         secret = value.get("secrets")
-        if isinstance(secret, str) and SECRET_TYPE in value.get("types", ()):
+        if isinstance(secret, str) and _secret_type() in value.get("types", ()):
             # Our plugin's secret as it stands: a bare old-style cookie has no prefix.
             walked["secrets"] = _redacted(secret, bare=True)
         return walked
     return value
+
+
+def _secret_type() -> str:
+    from notion_leakguard.detect_secrets_plugin import NotionTokenDetector  # detect-secrets
+
+    return NotionTokenDetector.secret_type
 
 
 def _redacted(text: str, *, bare: bool = False) -> str:

@@ -14,18 +14,15 @@ from typing import NamedTuple
 
 from notion_leakguard import git
 from notion_leakguard.config import glob_matcher
-from notion_leakguard.errors import LeakguardError
+from notion_leakguard.errors import LeakguardError, file_errors
 from notion_leakguard.findings import Finding, fingerprint
 from notion_leakguard.git import ListedFile
+from notion_leakguard.rules import ENV_NOT_IGNORED, ENV_TRACKED, RULES_BY_ID
 
 TEMPLATE_WORDS = ("example", "sample", "template", "dist", "defaults")
 
-NOT_IGNORED = "env-file-not-ignored"
-TRACKED = "env-file-tracked"
-MESSAGES = {
-    NOT_IGNORED: "dotenv file that no .gitignore rule covers",
-    TRACKED: "dotenv file tracked by git or staged for commit",
-}
+NOT_IGNORED = ENV_NOT_IGNORED.id
+TRACKED = ENV_TRACKED.id
 
 
 # What git lists when asked only for dotenv files (then filtered by is_dotenv), in the
@@ -87,7 +84,7 @@ def file_finding(rule: str, path: str) -> Finding:
         column=0,
         preview="",
         fingerprint=fingerprint(f"{rule}\0{path}"),
-        message=MESSAGES[rule],
+        message=RULES_BY_ID[rule].message,
     )
 
 
@@ -118,6 +115,24 @@ def hygiene_findings(
     covered = git.ignored(_tracked_dotenv(listed, names), cwd=cwd)
     problems = hygiene(listed, ignored_tracked=covered, names=names)
     return [file_finding(rule, path) for rule, path in problems]
+
+
+class Listing(NamedTuple):
+    """The files git listed in one directory of a work tree (while a scan walked it)."""
+
+    directory: str  # where git ran
+    display: str  # that directory as reported
+    files: list[ListedFile]
+
+
+def listing_findings(listings: Iterable[Listing], names: DotenvNames = STANDARD) -> list[Finding]:
+    """Findings for the dotenv files among what a scan's walk listed, paths as reported."""
+    found = []
+    for listing in listings:
+        for finding in hygiene_findings(listing.files, cwd=listing.directory, names=names):
+            path = finding.path if listing.display == "." else f"{listing.display}/{finding.path}"
+            found.append(finding._replace(path=path))
+    return found
 
 
 def ignore_patterns(paths: Iterable[str], templates: Sequence[str]) -> list[str]:
@@ -186,11 +201,8 @@ def fix_repository(cwd: str, names: DotenvNames = STANDARD) -> Fix:
     present = {line.strip() for line in text.splitlines()}
     added = [p for p in ignore_patterns(exposed, templates) if p not in present] if exposed else []
     if added:
-        try:
-            with open(gitignore, "wb") as stream:
-                stream.write(append_lines(text, added).encode("utf-8", "surrogateescape"))
-        except OSError as error:
-            raise LeakguardError(f"cannot write {gitignore}: {error.strerror}") from None
+        with file_errors(f"cannot write {gitignore}"), open(gitignore, "wb") as stream:
+            stream.write(append_lines(text, added).encode("utf-8", "surrogateescape"))
     remaining = check_repository(cwd, names)
     still = [f.path for f in remaining if f.rule == NOT_IGNORED]
     blockers = [
@@ -201,13 +213,12 @@ def fix_repository(cwd: str, names: DotenvNames = STANDARD) -> Fix:
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read().decode("utf-8", "surrogateescape")
-    except FileNotFoundError:
-        return ""
-    except OSError as error:
-        raise LeakguardError(f"cannot read {path}: {error.strerror}") from None
+    with file_errors(f"cannot read {path}"):
+        try:
+            with open(path, "rb") as stream:
+                return stream.read().decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            return ""
 
 
 def _tracked_dotenv(listed: Sequence[ListedFile], names: DotenvNames) -> list[str]:

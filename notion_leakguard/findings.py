@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 PREVIEW_CHARS = 4
 
+# Why a finding is not reported: an inline allow marker, an `allow` entry of the
+# configuration, or the baseline.
+Suppression = Literal["inline", "config", "baseline"]
+INLINE: Suppression = "inline"
+CONFIG: Suppression = "config"
+BASELINE: Suppression = "baseline"
+
+# What the Notion API said of a key (--verify): it works, it is rejected, or no answer.
+Verification = Literal["live", "invalid", "unknown"]
+LIVE: Verification = "live"
+INVALID: Verification = "invalid"
+UNKNOWN: Verification = "unknown"
+
 
 class Origin(NamedTuple):
-    """Where in history a finding came from (scan --history)."""
+    """Where in history a finding came from: the commit (or tag) that brought it."""
 
-    commit: str
-    author: str
+    commit: str  # a commit's sha, or an annotated tag object's
+    author: str  # or the tagger
     date: str
-    at_head: bool  # the token is still in HEAD's tree
+    at_head: bool | None  # the token is still in HEAD's tree; None: not asked (pushes)
 
 
 class Finding(NamedTuple):
@@ -26,10 +39,10 @@ class Finding(NamedTuple):
     fingerprint: str
     message: str
     encoding: str = "plain"
-    # Why the finding is not reported (e.g. "inline" for an allow marker), or None.
-    suppressed: str | None = None
+    suppressed: Suppression | None = None  # why it is not reported; None: it is
     origin: Origin | None = None
-    verified: str | None = None  # with --verify: live, invalid or unknown
+    verified: Verification | None = None  # with --verify only
+    kind: str = "file"  # where it is: a file, or a commit or tag message (sources.*_MESSAGE)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -67,6 +80,7 @@ class ScanResult(NamedTuple):
     skipped: tuple[Skipped, ...] = ()
     files_scanned: int = 0
     notes: tuple[Note, ...] = ()
+    root: str = ""  # the directory finding paths are relative to
 
     @property
     def reported(self) -> tuple[Finding, ...]:
@@ -82,10 +96,12 @@ def merge(results: Iterable[ScanResult]) -> ScanResult:
     skipped: list[Skipped] = []
     notes: list[Note] = []
     scanned = 0
+    root = ""
     for result in results:
+        root = root or result.root
         findings.extend(result.findings)
         skipped.extend(result.skipped)
         notes.extend(n for n in result.notes if n not in notes)
         scanned += result.files_scanned
     findings.sort(key=lambda f: f.sort_key)
-    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes))
+    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes), root)

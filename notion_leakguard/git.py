@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
-from typing import NamedTuple
+import threading
+from collections.abc import Iterator, Sequence
+from typing import IO, NamedTuple
 
 from notion_leakguard.errors import LeakguardError
 
@@ -25,14 +26,11 @@ def run(
     args: Sequence[str], *, cwd: str, check: bool = True, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    for name in _USER_SETTINGS:
-        env.pop(name, None)
     try:
         result = subprocess.run(
             ["git", *_NEUTRAL, *args],
             cwd=cwd,
-            env=env,
+            env=_environment(),
             input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
@@ -45,17 +43,6 @@ def run(
     if check and result.returncode != 0:
         raise LeakguardError(f"git {args[0]} failed: {_stderr(result)}")
     return result
-
-
-def work_tree_root(directory: str) -> str | None:
-    """The top of the work tree holding `directory`, or None (not a repository, no git)."""
-    try:
-        result = run(["rev-parse", "--show-toplevel"], cwd=directory, check=False)
-    except LeakguardError:
-        return None
-    if result.returncode != 0:
-        return None
-    return os.fsdecode(result.stdout.rstrip(b"\n")) or None
 
 
 class ListedFile(NamedTuple):
@@ -157,6 +144,154 @@ def staged_diff(cwd: str) -> bytes:
     if result.returncode != 0:
         raise LeakguardError(f"git diff --cached failed: {_stderr(result)}")
     return result.stdout
+
+
+def _environment() -> dict[str, str]:
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    for name in _USER_SETTINGS:
+        env.pop(name, None)
+    return env
+
+
+_CHUNK = 1 << 20
+
+
+def contents(cwd: str, specs: Sequence[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Each object's bytes (`specs`: object ids or `rev:path`), in blocks, from one
+    `git cat-file --batch`. Each block iterator must be consumed before the next object is
+    asked for."""
+    try:
+        process = subprocess.Popen(
+            ["git", *_NEUTRAL, "cat-file", "--batch"],
+            cwd=cwd,
+            env=_environment(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise LeakguardError("git is not installed or not on PATH") from None
+    except OSError as error:
+        raise LeakguardError(f"could not run git: {error.strerror}") from None
+    assert process.stdin is not None and process.stdout is not None
+    writer = threading.Thread(target=_feed, args=(process.stdin, specs), daemon=True)
+    writer.start()
+    try:
+        for spec in specs:
+            header = process.stdout.readline().split()
+            if len(header) != 3 or header[1] not in (b"blob", b"commit", b"tag"):
+                raise LeakguardError(f"git cat-file: unexpected answer for {spec}: {header!r}")
+            yield spec, _blocks(process.stdout, int(header[2]))
+    finally:
+        process.stdout.close()
+        process.kill()
+        process.wait()
+        writer.join()
+
+
+def _feed(stdin: IO[bytes], specs: Sequence[str]) -> None:
+    try:
+        for start in range(0, len(specs), 1024):
+            stdin.write("".join(f"{spec}\n" for spec in specs[start : start + 1024]).encode())
+        stdin.close()
+    except (BrokenPipeError, ValueError):
+        pass  # the reader stopped early
+
+
+def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
+    remaining = size
+    while remaining:
+        block = stream.read(min(_CHUNK, remaining))
+        if not block:
+            raise LeakguardError("git cat-file ended early")
+        remaining -= len(block)
+        yield block
+    stream.read(1)  # the newline after each object
+
+
+def log_raw(cwd: str, selection: Sequence[str]) -> bytes:
+    r"""For the commits `selection` names, oldest first (parents before children), each
+    commit's `\x01sha\0author\0date` and the `--raw` records of the blobs it adds or
+    changes, merges included (`-m`: a merge resolution's new blobs appear there)."""
+    return run(
+        [
+            *("log", "-z", "--raw", "--no-abbrev", "--no-renames", "--root", "-m"),
+            *("--topo-order", "--reverse", "--no-ext-diff", "--no-textconv", "--no-color"),
+            "--format=%x01%H%x00%an%x00%aI",
+            *selection,
+            "--",
+        ],
+        cwd=cwd,
+    ).stdout
+
+
+def object_types(cwd: str, oids: Sequence[str]) -> dict[str, str | None]:
+    """Each object's type (`commit`, `tag`, ...), or None when this repository lacks it
+    (`oids`: object ids or revisions)."""
+    if not oids:
+        return {}
+    result = run(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        cwd=cwd,
+        stdin="".join(f"{oid}\n" for oid in oids).encode(),
+    )
+    types: dict[str, str | None] = {}
+    # One line per object asked about, in order: `<name> <type>`, or `<what was asked>
+    # missing` (or `ambiguous`).
+    for oid, line in zip(oids, result.stdout.decode(errors="replace").splitlines()):
+        kind = line.rpartition(" ")[2]
+        types[oid] = None if kind in ("missing", "ambiguous") else kind
+    return types
+
+
+def file_at(cwd: str, commit: str, path: str) -> bytes | None:
+    """The file at `path` in `commit`'s tree, or None when there is none."""
+    result = run(["cat-file", "blob", f"{commit}:{path}"], cwd=cwd, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def shallow_commits(cwd: str) -> set[str]:
+    """The commits at a shallow clone's boundary (their parents were not fetched)."""
+    path = os.fsdecode(run(["rev-parse", "--git-path", "shallow"], cwd=cwd).stdout.rstrip(b"\n"))
+    try:
+        with open(os.path.join(cwd, path), encoding="ascii", errors="replace") as stream:
+            return {line.strip() for line in stream if line.strip()}
+    except FileNotFoundError:
+        return set()
+    except OSError as error:
+        raise LeakguardError(f"cannot read {path}: {error.strerror}") from None
+
+
+def annotated_tags(cwd: str) -> list[tuple[str, str, str]]:
+    """(tag object id, ref name, the commit it points at) for each annotated tag."""
+    out = run(
+        [
+            "for-each-ref",
+            "--format=%(objecttype)%00%(objectname)%00%(refname)%00%(*objectname)",
+            "refs/tags",
+        ],
+        cwd=cwd,
+    ).stdout
+    tags = []
+    for line in out.decode(errors="replace").splitlines():
+        kind, oid, name, target = line.split("\0")
+        if kind == "tag":
+            tags.append((oid, name, target))
+    return tags
+
+
+def head_blobs(cwd: str) -> set[str]:
+    """The blobs of HEAD's tree (empty when there is no HEAD)."""
+    result = run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=cwd, check=False)
+    if result.returncode:
+        return set()
+    blobs = set()
+    for entry in result.stdout.split(b"\0"):
+        meta, _, _path = entry.partition(b"\t")
+        parts = meta.split(b" ")
+        if len(parts) == 3 and parts[1] == b"blob":
+            blobs.add(parts[2].decode())
+    return blobs
 
 
 def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:

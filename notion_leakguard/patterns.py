@@ -23,6 +23,7 @@ class TokenFormat(NamedTuple):
 
     rule: str
     message: str
+    description: str  # what the credential grants, for reports and `rules`
     anchors: tuple[str, ...]
     body: str
     end: str
@@ -40,6 +41,8 @@ class TokenFormat(NamedTuple):
 NOTION_API_TOKEN = TokenFormat(
     rule="notion-api-token",
     message="Notion API token",
+    description="A Notion internal integration token (ntn_…). It grants read and write access "
+    "to every page and database shared with the integration.",
     anchors=("ntn_",),
     body=r"[0-9]{11}[A-Za-z0-9]{35}",
     end=r"(?![A-Za-z0-9])",
@@ -52,6 +55,7 @@ NOTION_API_TOKEN = TokenFormat(
 NOTION_LEGACY_TOKEN = TokenFormat(
     rule="notion-legacy-token",
     message="Notion API token (legacy secret_ format)",
+    description="A Notion integration token or OAuth client secret in the legacy secret_… format.",
     anchors=("secret_",),
     body=r"[A-Za-z0-9]{43}",
     end=r"(?![A-Za-z0-9])",
@@ -65,6 +69,7 @@ NOTION_LEGACY_TOKEN = TokenFormat(
 NOTION_TOKEN_V2_COOKIE = TokenFormat(
     rule="notion-token-v2-cookie",
     message="Notion token_v2 session cookie",
+    description="A Notion token_v2 browser session cookie: full access to the user's account.",
     anchors=(
         "v02%3Auser_token_or_cookies%3A",
         "v02%3auser_token_or_cookies%3a",
@@ -80,7 +85,8 @@ NOTION_TOKEN_V2_COOKIE = TokenFormat(
 # `token_v2` key (cookie header, JSON, env, Python keyword argument).
 NOTION_TOKEN_V2_HEX = TokenFormat(
     rule="notion-token-v2-cookie",
-    message="Notion token_v2 session cookie",
+    message=NOTION_TOKEN_V2_COOKIE.message,
+    description=NOTION_TOKEN_V2_COOKIE.description,
     anchors=("token_v2", "TOKEN_V2"),
     between=r"[\"']?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}[\"']?",
     body=r"[0-9a-f]{150,1024}",

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from notion_leakguard import history
+from notion_leakguard import git
 from notion_leakguard.findings import Finding
 from notion_leakguard.scanner import tokens_in
 
@@ -23,7 +23,7 @@ class Candidate(NamedTuple):
 
 
 def from_files(findings: Sequence[Finding], *, root: str) -> dict[str, Candidate]:
-    """Tokens of findings in files (paths relative to root); stdin's are left out."""
+    """Tokens of findings in files (paths relative to `root`); stdin's are left out."""
     found: dict[str, Candidate] = {}
     for path in sorted({f.path for f in findings if f.line and f.path != "-"}):
         try:
@@ -43,7 +43,7 @@ def from_git(findings: Sequence[Finding], *, cwd: str, revision: str = "") -> di
             commit = f.origin.commit if f.origin is not None else revision
             specs.setdefault(f"{commit}:{f.path}", f.path)
     found: dict[str, Candidate] = {}
-    for spec, blocks in history.contents(cwd, list(specs)):
+    for spec, blocks in git.contents(cwd, list(specs)):
         found.update(_candidates(b"".join(blocks), specs[spec], findings))
     return found
 

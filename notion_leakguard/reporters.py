@@ -10,10 +10,9 @@ from typing import Any
 from urllib.parse import quote
 
 from notion_leakguard import __version__
-from notion_leakguard.envfiles import NOT_IGNORED, TRACKED
 from notion_leakguard.findings import Finding, ScanResult
-from notion_leakguard.rules import RULES
-from notion_leakguard.scanner import redact_text
+from notion_leakguard.redaction import printable, redact_text
+from notion_leakguard.rules import ENV_NOT_IGNORED, ENV_TRACKED, RULES
 
 FORMATS = ("text", "json", "sarif")
 
@@ -35,6 +34,35 @@ Refused: a Notion key is about to be committed or pushed. What to do now:
   3. If the key was ever pushed or shared, rotate it: in Notion open Settings > Connections >
      Develop or manage integrations, pick the integration and press Refresh next to its
      secret; then review recent activity in the workspace.
+"""
+
+_ROTATE = """\
+     rotate it: in Notion open Settings > Connections > Develop or manage integrations,
+     pick the integration and press Refresh next to its secret; then review recent
+     activity in the workspace."""
+
+PUSH_ADVICE = f"""\
+Refused: the commits being pushed carry a Notion key. Nothing was pushed. What to do now:
+  1. Rewrite the commits that hold it. The last commit: remove the key (or edit the
+     message) and run  git commit --amend . An older one:  git rebase -i COMMIT^ , mark
+     the commit `edit` (`reword` for a message), remove the key, then  git commit --amend
+     and  git rebase --continue .
+  2. Keep the key in an environment variable or in a .env file that .gitignore covers,
+     and push again.
+  3. If the key was ever pushed or shared anywhere else,
+{_ROTATE}
+"""
+
+RECEIVE_ADVICE = PUSH_ADVICE.replace(
+    "Refused: the commits being pushed carry a Notion key. Nothing was pushed.",
+    "Refused by the server: the commits pushed carry a Notion key. No ref was updated.",
+)
+
+MESSAGE_ADVICE = f"""\
+Refused: the commit message holds a Notion key. No commit was made. What to do now:
+  1. Write the message again without the key (git keeps your text in .git/COMMIT_EDITMSG).
+  2. If the key was ever pushed or shared,
+{_ROTATE}
 """
 
 HISTORY_ADVICE = """\
@@ -74,23 +102,6 @@ def render(result: ScanResult, fmt: str, *, color: bool = False, advice: str = S
     return render_text(result, color=color, advice=advice)
 
 
-def printable(text: str) -> str:
-    """`text` safe for one terminal line: control characters (newlines, escape sequences)
-    and bytes that were not UTF-8 in a file name are shown escaped, as `\\n` or `\\xff`."""
-    if text.isprintable():
-        return text
-    shown = []
-    for char in text:
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
-            shown.append(f"\\x{code - 0xDC00:02x}")
-        elif not char.isprintable() and char != " ":
-            shown.append(repr(char)[1:-1])
-        else:
-            shown.append(char)
-    return "".join(shown)
-
-
 def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_ADVICE) -> str:
     """One line per finding, a summary, then once what to do (`advice` for tokens)."""
 
@@ -107,8 +118,7 @@ def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_A
             continue
         line = f"{path}:{f.line}:{f.column}: {rule} {f.preview}"
         if f.origin is not None:
-            where = "still at HEAD" if f.origin.at_head else "no longer at HEAD"
-            line += f" (commit {f.origin.commit[:12]}, {f.origin.author}, {f.origin.date}; {where})"
+            line += f" ({_origin_text(f)})"
         if f.verified is not None:
             line += f" [{paint(f.verified, '1;31' if f.verified == 'live' else '33')}]"
         lines.append(line)
@@ -121,6 +131,16 @@ def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_A
     if len(tokens) < len(result.reported):
         lines += ["", _env_advice(result.reported)]
     return "\n".join(lines) + "\n"
+
+
+def _origin_text(finding: Finding) -> str:
+    origin = finding.origin
+    assert origin is not None
+    what = "tag object" if finding.kind == "tag message" else "commit"
+    text = f"{what} {origin.commit[:12]}, {origin.author}, {origin.date}"
+    if finding.kind == "file" and origin.at_head is not None:
+        text += "; still at HEAD" if origin.at_head else "; no longer at HEAD"
+    return text
 
 
 def _summary(result: ScanResult) -> str:
@@ -149,9 +169,9 @@ def _summary(result: ScanResult) -> str:
 
 def _env_advice(findings: tuple[Finding, ...]) -> str:
     lines = ["Dotenv files hold keys and belong outside git:"]
-    if any(f.rule == NOT_IGNORED for f in findings):
+    if any(f.rule == ENV_NOT_IGNORED.id for f in findings):
         lines.append("  - Cover them with .gitignore: run  notion-leakguard check-env --fix")
-    tracked = sorted({f.path for f in findings if f.rule == TRACKED})
+    tracked = sorted({f.path for f in findings if f.rule == ENV_TRACKED.id})
     if tracked:
         lines.append("  - Stop tracking them (the files stay on disk), then commit:")
         lines += [
@@ -173,6 +193,8 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "encoding": finding.encoding,
         "message": finding.message,
     }
+    if finding.kind != "file":
+        document["kind"] = finding.kind  # a commit or tag message, not a file
     if finding.origin is not None:
         document["commit"] = _origin(finding)
     if finding.verified is not None:
@@ -239,6 +261,8 @@ def render_sarif(result: ScanResult) -> str:
             properties["commit"] = _origin(finding)
         if finding.verified is not None:
             properties["verified"] = finding.verified
+        if finding.kind != "file":
+            properties["kind"] = finding.kind
         if properties:
             entry["properties"] = properties
         if finding.suppressed is not None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from notion_leakguard import encodings
-from notion_leakguard.findings import Finding, fingerprint, redact
+from notion_leakguard.findings import INLINE, Finding, fingerprint, redact
 from notion_leakguard.patterns import (
     ALLOW_LINE,
     ALLOW_NEXT_LINE,
@@ -191,6 +191,7 @@ class Span(NamedTuple):
 
     rule: str
     start: int
+    body_start: int  # where the part after the fixed prefix starts
     end: int
     allowed: bool  # the line carries an inline allow marker
 
@@ -200,7 +201,7 @@ def token_spans(data: bytes) -> Iterator[Span]:
     binary = _is_binary(data)
     for fmt, match in _matches(data, 0, len(data), binary=binary):
         start, end = match.start("prefix"), match.end("body")
-        yield Span(fmt.rule, start, end, _allowed(data, start))
+        yield Span(fmt.rule, start, match.start("body"), end, _allowed(data, start))
 
 
 def tokens_in(data: bytes) -> dict[str, str]:
@@ -220,23 +221,6 @@ def previews_in(data: bytes) -> list[str]:
         data = b"".join(encodings.decode_stream([data], codec))
     hits = _hits(data, 0, len(data), binary=_is_binary(data), encoding="")
     return [redact(hit.prefix, hit.body) for hit in hits]
-
-
-def redact_text(text: str) -> str:
-    """`text` (a path, a message) with every plain token replaced by its preview."""
-    if "_" not in text:
-        return text
-    return redact_tokens(text.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
-
-
-def redact_tokens(data: bytes) -> bytes:
-    """`data` with every token replaced by its preview (for text another tool wrote)."""
-    pieces, position = [], 0
-    for _fmt, match in _matches(data, 0, len(data), binary=_is_binary(data)):
-        prefix, body = match.group("prefix").decode(), match.group("body").decode()
-        pieces += [data[position : match.start("prefix")], redact(prefix, body).encode()]
-        position = match.end("body")
-    return b"".join([*pieces, data[position:]])
 
 
 def _matches(
@@ -333,7 +317,7 @@ def _scan_buffer(
             fingerprint=fingerprint(hit.prefix + hit.body),
             message=hit.fmt.message,
             encoding=hit.encoding,
-            suppressed="inline" if _allowed(buffer, start) else None,
+            suppressed=INLINE if _allowed(buffer, start) else None,
         )
 
 

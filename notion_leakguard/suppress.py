@@ -8,9 +8,7 @@ from collections.abc import Sequence
 
 from notion_leakguard import baseline as baselines
 from notion_leakguard.config import Allowed
-from notion_leakguard.findings import ScanResult
-
-INLINE, CONFIG, BASELINE = "inline", "config", "baseline"
+from notion_leakguard.findings import BASELINE, CONFIG, ScanResult
 
 
 def apply(
@@ -18,8 +16,9 @@ def apply(
     *,
     allow: Sequence[Allowed] = (),
     baseline: baselines.Baseline | None = None,
-    finding_root: str,
 ) -> ScanResult:
+    """`result` with the findings that `allow` or `baseline` acknowledge marked (finding
+    paths are relative to `result.root`)."""
     allowed = {a.fingerprint for a in allow}
     findings = [
         f._replace(suppressed=CONFIG) if f.suppressed is None and f.fingerprint in allowed else f
@@ -28,7 +27,7 @@ def apply(
     if baseline is not None:
         open_ones = [i for i, f in enumerate(findings) if f.suppressed is None]
         known = baselines.matches(
-            baseline, [findings[i] for i in open_ones], finding_root=finding_root
+            baseline, [findings[i] for i in open_ones], finding_root=result.root
         )
         for position in known:
             index = open_ones[position]

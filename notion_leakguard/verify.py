@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import Note, ScanResult
-from notion_leakguard.patterns import NOTION_LEGACY_TOKEN, NOTION_TOKEN_V2_COOKIE
+from notion_leakguard.findings import INVALID, LIVE, UNKNOWN, Note, ScanResult, Verification
+from notion_leakguard.patterns import NOTION_API_TOKEN, NOTION_LEGACY_TOKEN, NOTION_TOKEN_V2_COOKIE
 from notion_leakguard.recollect import Candidate
 
-LIVE, INVALID, UNKNOWN = "live", "invalid", "unknown"
+__all__ = ["INVALID", "LIVE", "UNKNOWN", "annotate", "may_send", "verify"]
 DEFAULT_API = "https://api.notion.com"
 API_ENV = "NOTION_LEAKGUARD_API_URL"
 NOTION_VERSION = "2022-06-28"
@@ -35,6 +35,17 @@ CONCURRENCY = 4
 REQUEST_TIMEOUT = 10.0
 DEADLINE = 60.0
 _RETRIES = 5
+
+
+def may_send(token: str, *, mentions_notion: bool, verify_all: bool) -> bool:
+    """Whether a found token may be sent to the Notion API: integration tokens yes; legacy
+    `secret_` strings only when their file mentions Notion (other services use that prefix)
+    or with verify_all; session cookies never."""
+    if token.startswith(NOTION_API_TOKEN.anchors):
+        return True
+    if token.startswith(NOTION_LEGACY_TOKEN.anchors):
+        return mentions_notion or verify_all
+    return False
 
 
 def api_base(environ: Mapping[str, str] = os.environ) -> str:
@@ -66,7 +77,7 @@ def verify(
     deadline: float = DEADLINE,
     timeout: float = REQUEST_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, str]:
+) -> dict[str, Verification]:
     """The state of each token, by key (a fingerprint): one request per distinct token."""
     ends = time.monotonic() + deadline
     distinct = {token: key for key, token in tokens.items()}
@@ -82,7 +93,7 @@ def verify(
 
 def _check(
     token: str, base: str, ends: float, timeout: float, sleep: Callable[[float], None]
-) -> str:
+) -> Verification:
     request = Request(
         f"{base}/v1/users/me",
         headers={
@@ -157,14 +168,14 @@ def annotate(
     tokens, held_back = {}, 0
     for finding in result.findings:
         candidate = candidates.get(finding.fingerprint)
-        if candidate is None or finding.rule == NOTION_TOKEN_V2_COOKIE.rule:
+        if candidate is None:
             continue
-        if finding.rule == NOTION_LEGACY_TOKEN.rule and not (
-            verify_all or candidate.mentions_notion
+        if may_send(
+            candidate.token, mentions_notion=candidate.mentions_notion, verify_all=verify_all
         ):
+            tokens[finding.fingerprint] = candidate.token
+        elif finding.rule == NOTION_LEGACY_TOKEN.rule:
             held_back += 1
-            continue
-        tokens[finding.fingerprint] = candidate.token
     states = verify(tokens, base=api_base()) if tokens else {}
     notes = []
     if held_back:

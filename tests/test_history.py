@@ -974,7 +974,7 @@ def test_two_hundred_commits_take_a_handful_of_git_processes(
     else:
         result, execs = _git_execs_with_a_shim(repo, tmp_path)
     assert result.returncode == 1, result.stderr
-    assert 1 <= execs <= 6, execs
+    assert 1 <= execs <= 7, execs  # one more since annotated tags are read (for-each-ref)
     report = json.loads(result.stdout)
     shas = git("rev-list", "--reverse", "HEAD", cwd=repo).split()
     got = {

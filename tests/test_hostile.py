@@ -25,10 +25,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from notion_leakguard import encodings, engine, history, sources, staged
+from notion_leakguard import encodings, pipeline
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import ScanResult, fingerprint
-from notion_leakguard.scanner import redact_tokens, scan_blocks, scan_bytes, token_spans, tokens_in
+from notion_leakguard.redaction import redact_tokens
+from notion_leakguard.scanner import scan_blocks, scan_bytes, token_spans, tokens_in
+from notion_leakguard.sources import Fragment, history, staged
+from notion_leakguard.sources import files as file_source
 from tests import tokens
 from tests.conftest import git
 
@@ -280,7 +283,7 @@ def test_staged_parse_raises_only_leakguard_error(output: bytes) -> None:
 @given(output=_git_output(_LOG_PIECES))
 def test_history_parse_log_raises_only_leakguard_error(output: bytes) -> None:
     try:
-        blobs, submodules = history._parse_log(output)
+        blobs, _commits, submodules = history._parse_log(output)
     except LeakguardError:
         return
     assert submodules >= 0
@@ -559,8 +562,8 @@ def test_file_changes_between_discovery_and_reading(
     secret.write_text(f"K = '{token}'\n")
     (root / "stays.txt").write_text("nothing\n")
     (root / "victim.txt").write_text("nothing either\n")
-    items = list(sources.discover(["."], cwd=str(root)))
-    assert any(isinstance(i, sources.FileEntry) and i.display == "victim.txt" for i in items)
+    items = list(file_source.Walk(["."], cwd=str(root)))
+    assert any(isinstance(i, Fragment) and i.path == "victim.txt" for i in items)
     victim = root / "victim.txt"
     victim.unlink()
     if change == "directory":
@@ -569,7 +572,7 @@ def test_file_changes_between_discovery_and_reading(
         os.symlink(secret, victim)
     elif change == "fifo":
         os.mkfifo(victim)
-    result = engine.scan_files(items, jobs=1)
+    result = pipeline.scan(items, root=str(root), jobs=1)
     assert [s.display for s in result.skipped] == ["victim.txt"]
     assert result.findings == ()  # a symlink swapped in is not followed
     assert result.files_scanned == 1
@@ -580,14 +583,15 @@ def test_parallel_scan_reports_what_a_single_process_does(tmp_path: Path) -> Non
     # tree) and while reading (one named on the command line), a token near the end.
     root = tmp_path / "tree"
     root.mkdir()
-    for index in range(engine.PARALLEL_MIN_FILES + 50):
+    for index in range(pipeline.PARALLEL_MIN_FILES + 50):
         (root / f"f{index:04}.txt").write_text("nothing\n")
     os.mkfifo(root / "f0200.fifo")
     (root / "f0440.py").write_text(f"K = '{_token('notion-legacy-token', 3)}'\n")
     os.mkfifo(tmp_path / "named")
 
     def scan(jobs: int) -> ScanResult:
-        return engine.scan_files(sources.discover(["tree", "named"], cwd=str(tmp_path)), jobs=jobs)
+        walk = file_source.Walk(["tree", "named"], cwd=str(tmp_path))
+        return pipeline.scan(walk, root=str(tmp_path), jobs=jobs)
 
     single, parallel = scan(1), scan(2)
     assert [s.display for s in single.skipped] == ["tree/f0200.fifo", "named"]

@@ -63,7 +63,7 @@ BIN = Path(sys.executable).parent
 DETECT_SECRETS = BIN / "detect-secrets"
 SHIM = ".detect-secrets/notion.py"
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-FILLER_FILES = 450  # above engine.PARALLEL_MIN_FILES: `scan .` uses worker processes
+FILLER_FILES = 450  # above pipeline.PARALLEL_MIN_FILES: `scan .` uses worker processes
 WINDOW = 12
 
 
@@ -798,7 +798,7 @@ def stateful_commands(corpus: Corpus) -> dict[str, list[Capture]]:
     (hooks / "pre-commit").write_text("#!/bin/sh\nexit 0\n")
     groups["install-hook"] += [
         run_("install-hook over a foreign hook", "install-hook", codes=(2,)),
-        run_("install-hook --uninstall a foreign hook", "install-hook", "--uninstall", codes=(2,)),
+        run_("install-hook --uninstall a foreign hook", "install-hook", "--uninstall", codes=(0,)),
         run_("install-hook --force", "install-hook", "--force"),
         run_("install-hook --uninstall (forced)", "install-hook", "--uninstall"),
     ]
@@ -1265,8 +1265,11 @@ def test_in_process_with_debug_logging(
     debug_logging: _Records,
 ) -> None:
     from notion_leakguard import baseline as baselines
-    from notion_leakguard import cli, config, engine, git, history, reporters, scanner, sources
+    from notion_leakguard import cli, config, git, reporters, scanner
+    from notion_leakguard.commands import Outcome
+    from notion_leakguard.commands.scan import scan_history, scan_paths
     from notion_leakguard.errors import LeakguardError
+    from notion_leakguard.sources import files, history
 
     corpus = build_corpus(tmp_path, random.Random("in-process"))
     logging.getLogger("never-leak").debug("the handler sees debug records")
@@ -1340,18 +1343,18 @@ def test_in_process_with_debug_logging(
 
     # The core directly: results, their reprs and rendering (colour included), progress.
     settings = config.load(str(corpus.repo))
-    result = cli.scan_paths(["."], cwd=str(corpus.repo), settings=settings)
+    result = scan_paths(["."], cwd=str(corpus.repo), settings=settings)
     texts += [repr(result), str(result)]
     for fmt in FORMATS:
         texts.append(reporters.render(result, fmt, color=True))
     for p in corpus.planted:
         for data in (p.token.encode(), f"x = '{p.token}'\n".encode("utf-16")):
             texts.append(repr(scanner.scan_bytes(data, "inline.txt")))
-    texts.append(repr(list(sources.discover(["."], cwd=str(corpus.repo)))))
+    texts.append(repr(list(files.Walk(["."], cwd=str(corpus.repo)))))
     progress = _Terminal()
     show = reporters_progress(progress)
-    plan = history.plan(str(corpus.repo), (), all_refs=True)
-    texts += [repr(engine.scan_history(str(corpus.repo), plan, progress=show)), progress.getvalue()]
+    scanned = scan_history(str(corpus.repo), (), all_refs=True, progress=show)
+    texts += [repr(scanned), progress.getvalue()]
 
     # Exceptions, with their messages and tracebacks.
     config_file = corpus.repo / ".notion-leakguard.toml"
@@ -1374,7 +1377,8 @@ def test_in_process_with_debug_logging(
             baselines.load(str(bad)),
         )
     )
-    failures.append(lambda: cli.report(result, fmt="json", output=str(corpus.out)))
+    outcome = Outcome(result, reporters.SCAN_ADVICE)
+    failures.append(lambda: cli.report(outcome, fmt="json", output=str(corpus.out)))
     failures.append(lambda: history.plan(str(corpus.repo), ["no-such-rev"], all_refs=False))
     for failure in failures:
         try:

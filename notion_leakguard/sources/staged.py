@@ -1,5 +1,6 @@
-"""The staged changes as a source: the lines each commit would add, with their line numbers
-in the staged version of the file, read from the index (never from the work tree)."""
+"""The staged changes as a source: the lines the next commit adds, with their line numbers
+in the staged version of the file, read from the index (never from the work tree). Paths
+are relative to the repository root."""
 
 from __future__ import annotations
 
@@ -10,23 +11,16 @@ from typing import NamedTuple
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
+from notion_leakguard.sources import Fragment
 
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _SUBMODULE_MODE = b"160000"
 
 
-class Chunk(NamedTuple):
-    """Consecutive added lines of one file, joined by newlines, after the unchanged line
-    above them when there is one (it is context for inline markers, not reported)."""
-
-    path: str  # relative to the repository root, POSIX
-    first_line: int  # line number of data's first line
-    data: bytes
-    first_added: int  # findings before this line are in context, not added
-
-
 class StagedChanges(NamedTuple):
-    chunks: tuple[Chunk, ...]
+    # Consecutive added lines of one file, joined by newlines, after the unchanged line above
+    # them when there is one (context for inline markers: `first_reported` is past it).
+    chunks: tuple[Fragment, ...]
     paths: tuple[str, ...]  # every path the commit adds or changes (not deletions)
 
 
@@ -52,7 +46,7 @@ def parse(output: bytes) -> StagedChanges:
         raise LeakguardError(
             f"unexpected output from git diff: {len(sections)} patches for {expected} changes"
         )
-    chunks: list[Chunk] = []
+    chunks: list[Fragment] = []
     index = 0
     for entry in entries:
         count = {"T": 2, "U": 0}.get(entry.status, 1)
@@ -98,7 +92,7 @@ def _sections(patch: bytes) -> list[list[bytes]]:
     return sections
 
 
-def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
+def _added_chunks(path: str, section: list[bytes]) -> Iterator[Fragment]:
     in_hunk = False
     line_number = 0
     run: list[bytes] = []
@@ -124,7 +118,9 @@ def _added_chunks(path: str, section: list[bytes]) -> Iterator[Chunk]:
         yield _chunk(path, run_start, run, context)
 
 
-def _chunk(path: str, start: int, added: list[bytes], context: tuple[int, bytes] | None) -> Chunk:
+def _chunk(
+    path: str, start: int, added: list[bytes], context: tuple[int, bytes] | None
+) -> Fragment:
     if context is not None and context[0] == start - 1:
-        return Chunk(path, start - 1, b"\n".join([context[1], *added]), start)
-    return Chunk(path, start, b"\n".join(added), start)
+        return Fragment(path, b"\n".join([context[1], *added]), start - 1, start)
+    return Fragment(path, b"\n".join(added), start, start)

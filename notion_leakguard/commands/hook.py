@@ -1,0 +1,47 @@
+"""`hook`: what the pre-commit framework runs on the files it passes, and on the message
+file at the commit-msg stage."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+from notion_leakguard import config, envfiles, pipeline
+from notion_leakguard.commands import Outcome, acknowledged, included
+from notion_leakguard.errors import file_errors
+from notion_leakguard.reporters import MESSAGE_ADVICE, STAGED_ADVICE
+from notion_leakguard.sources import COMMIT_MESSAGE, Fragment, files
+
+# What git passes a commit-msg hook (and pre-commit passes on): a file in the git directory.
+MESSAGE_FILES = ("COMMIT_EDITMSG", "MERGE_MSG", "SQUASH_MSG")
+# `git commit -v` appends the diff below this line; git drops it, and removed lines in it
+# may hold the very key the commit removes.
+_SCISSORS = re.compile(rb"^. -{24} >8 -{24}$", re.MULTILINE)
+
+
+def hook(filenames: Sequence[str], *, cwd: str) -> Outcome:
+    """Scan the files pre-commit names (during a commit it has stashed unstaged changes, so
+    they hold what is staged), with the configuration's excludes and baseline; a commit
+    message file is scanned as the message."""
+    settings = config.load(cwd)
+    if filenames and all(is_message_file(name) for name in filenames):
+        fragments = [message(os.path.join(cwd, name)) for name in filenames]
+        result = pipeline.scan(fragments, root=cwd, jobs=1)
+        return Outcome(acknowledged(result, settings), MESSAGE_ADVICE)
+    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
+    walk = files.Walk(filenames, cwd=cwd, dotenv=names)
+    result = pipeline.scan(included(walk, settings, cwd), root=cwd)
+    return Outcome(acknowledged(result, settings), STAGED_ADVICE)
+
+
+def is_message_file(path: str) -> bool:
+    parts = path.replace(os.sep, "/").split("/")
+    return parts[-1] in MESSAGE_FILES and ".git" in parts[:-1]
+
+
+def message(path: str) -> Fragment:
+    with file_errors(f"cannot read {path}"), open(path, "rb") as stream:
+        text = stream.read()
+    cut = _SCISSORS.search(text)
+    return Fragment(COMMIT_MESSAGE, text[: cut.start()] if cut else text, kind=COMMIT_MESSAGE)

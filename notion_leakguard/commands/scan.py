@@ -1,0 +1,116 @@
+"""`scan`: files and directories, the staged changes, or history; then acknowledgements
+and, when asked, verification."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from notion_leakguard import config, envfiles, git, pipeline
+from notion_leakguard.commands import Outcome, acknowledged, included
+from notion_leakguard.errors import LeakguardError
+from notion_leakguard.findings import Note, ScanResult, merge
+from notion_leakguard.reporters import HISTORY_ADVICE, SCAN_ADVICE, STAGED_ADVICE
+from notion_leakguard.sources import files, staged
+
+Progress = Callable[[int, int, int], None]  # blobs done, blobs in all, bytes read
+
+
+def scan(
+    *,
+    cwd: str,
+    paths: Sequence[str] = (),
+    staged: bool = False,
+    history: bool = False,
+    all_refs: bool = False,
+    jobs: int | None = None,
+    baseline: str | None = None,
+    lift: bool = False,
+    verify: bool = False,
+    verify_all: bool = False,
+    progress: Progress | None = None,
+) -> Outcome:
+    settings = config.load(cwd)
+    if staged:
+        outcome = Outcome(scan_staged(cwd, settings=settings), STAGED_ADVICE)
+    elif history:
+        outcome = Outcome(
+            scan_history(cwd, paths, all_refs=all_refs, progress=progress), HISTORY_ADVICE
+        )
+    else:
+        outcome = Outcome(
+            scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs), SCAN_ADVICE
+        )
+    result = acknowledged(outcome.result, settings, baseline=baseline, lift=lift)
+    if verify:
+        result = verified(result, from_git=staged or history, verify_all=verify_all)
+    return outcome._replace(result=result)
+
+
+def scan_paths(
+    paths: Sequence[str], *, cwd: str, settings: config.Config, jobs: int | None = None
+) -> ScanResult:
+    """Files and directories (`-`: standard input), paths relative to `cwd`, with the dotenv
+    hygiene of what the walk met inside git work trees."""
+    results = []
+    if files.STDIN in paths:
+        results.append(pipeline.scan([files.stdin(sys.stdin.buffer)], root=cwd))
+    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
+    walk = files.Walk([p for p in paths if p != files.STDIN], cwd=cwd, dotenv=names)
+    results.append(pipeline.scan(included(walk, settings, cwd), root=cwd, jobs=jobs))
+    dotenv = envfiles.listing_findings(walk.listings, names)
+    kept = [f for f in dotenv if not settings.excludes(os.path.join(cwd, f.path))]
+    results.append(ScanResult(tuple(kept), root=cwd))
+    return merge(results)
+
+
+def scan_staged(cwd: str, *, settings: config.Config) -> ScanResult:
+    """Added lines of the staged changes, and staged dotenv files; paths from the root."""
+    # The root first: it proves a work tree (a bare repository's index would read as all
+    # deletions) and staged paths start there.
+    root = git.top_level(cwd)
+    changes = staged.staged_changes(cwd)
+    paths = [p for p in changes.paths if not settings.excludes(os.path.join(root, p))]
+    names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
+    dotenv = [
+        envfiles.file_finding(envfiles.TRACKED, path)
+        for path in paths
+        if names.matches(path) and not envfiles.is_template(path)
+    ]
+    found = pipeline.scan(included(changes.chunks, settings, root), root=root, jobs=1)
+    return merge(
+        [
+            found._replace(files_scanned=0),
+            ScanResult(tuple(dotenv), files_scanned=len(paths), root=root),
+        ]
+    )
+
+
+def scan_history(
+    cwd: str, revisions: Sequence[str], *, all_refs: bool, progress: Progress | None = None
+) -> ScanResult:
+    from notion_leakguard.sources import history  # threads and all: only --history needs it
+
+    plan = history.plan(cwd, revisions, all_refs=all_refs)
+    try:
+        root = git.top_level(cwd)
+    except LeakguardError:
+        root = cwd  # a bare repository: paths are from the top of the tree anyway
+    contents = history.Contents(cwd, plan)
+    total = len(contents)
+    shown = None if progress is None else (lambda done, size: progress(done, total, size))
+    result = pipeline.scan_history(contents, root=root, progress=shown)
+    return merge([result, ScanResult((), notes=tuple(map(Note, plan.notes)))])
+
+
+def verified(result: ScanResult, *, from_git: bool, verify_all: bool) -> ScanResult:
+    """`result` with each reported key's state, asked of the Notion API."""
+    # Imported only here: a scan never loads an HTTP client unless asked to verify.
+    from notion_leakguard import recollect, verify
+
+    if from_git:
+        candidates = recollect.from_git(result.reported, cwd=result.root)
+    else:
+        candidates = recollect.from_files(result.reported, root=result.root)
+    return verify.annotate(result, candidates, verify_all=verify_all)

@@ -1,0 +1,158 @@
+"""Run the scanner over any stream of fragments: read each one's bytes, scan them, collect
+findings, skipped files and notes into one result.
+
+Large sets of files are split across processes: reading and the regular expression both
+hold CPython's GIL, so threads do not scale, while forked workers do (see
+bench/bench_scan.py). A fragment whose bytes are a stream in this process (a git blob) is
+scanned here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Union
+
+from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
+from notion_leakguard.scanner import scan_blocks
+from notion_leakguard.sources import FILE, Fragment, Item, OnDisk, blocks
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+# Below this many fragments a worker pool costs more than it saves.
+PARALLEL_MIN_FILES = 400
+_BATCH = 256
+
+
+def scan(items: Iterable[Item], *, root: str, jobs: int | None = None) -> ScanResult:
+    """Every finding in the fragments as `items` yields them (passing on what the source
+    found by itself), paths relative to `root`. A large set of files is spread over worker
+    processes while the rest is still being listed."""
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    pending = iter(items)
+    head = list(islice(pending, PARALLEL_MIN_FILES))
+    if workers < 2 or len(head) < PARALLEL_MIN_FILES or not all(map(_can_send, head)):
+        return _scan_batch([*head, *pending])._replace(root=root)
+    # Imported here: a pre-commit run with a handful of files never pays for them.
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+        futures = []
+        batch = head
+        while batch:
+            futures.append(pool.submit(_scan_sent, [_sendable(item) for item in batch]))
+            batch = list(islice(pending, _BATCH))
+        return merge(future.result() for future in futures)._replace(root=root)
+
+
+def scan_history(
+    fragments: Iterable[Fragment],
+    *,
+    root: str,
+    progress: Callable[[int, int], None] | None = None,
+    at_head: bool = True,
+) -> ScanResult:
+    """Each distinct token once, at the first fragment (oldest first) that has an origin
+    and holds it, marked as still at HEAD when any fragment of HEAD's tree holds it (without
+    `at_head`, HEAD is not asked about). Fragments without an origin only tell what HEAD
+    holds."""
+    first: dict[str, Finding] = {}
+    head: set[str] = set()
+    scanned = total_bytes = 0
+    for done, fragment in enumerate(fragments, 1):
+        counted = _Counting(blocks(fragment.content))
+        findings = list(_findings(fragment, counted))
+        total_bytes += counted.total
+        if fragment.at_head:
+            head.update(f.fingerprint for f in findings)
+        if fragment.origin is not None:
+            scanned += 1
+            for finding in findings:
+                first.setdefault(finding.fingerprint, finding)
+        if progress is not None:
+            progress(done, total_bytes)
+    reported = []
+    for finding in first.values():
+        assert finding.origin is not None
+        origin = finding.origin._replace(at_head=finding.fingerprint in head if at_head else None)
+        reported.append(finding._replace(origin=origin))
+    return merge([ScanResult(tuple(reported), files_scanned=scanned)])._replace(root=root)
+
+
+def _findings(fragment: Fragment, data: Iterable[bytes]) -> Iterator[Finding]:
+    found = scan_blocks(data, fragment.path, first_line=fragment.first_line)
+    for finding in found:
+        if finding.line >= fragment.first_reported:
+            if fragment.origin is not None or fragment.kind != FILE:
+                finding = finding._replace(origin=fragment.origin, kind=fragment.kind)
+            yield finding
+
+
+# What travels to a worker: a file as a plain tuple (a named tuple takes four times as long
+# to pickle and unpickle, and most items are files), anything else as it is.
+_Sent = Union[tuple[str, str, bool], Fragment, Skipped, Note]
+
+
+def _can_send(item: Item) -> bool:
+    return not isinstance(item, Fragment) or isinstance(item.content, (bytes, OnDisk))
+
+
+def _sendable(item: Item) -> _Sent:
+    if isinstance(item, Fragment) and isinstance(item.content, OnDisk) and item.first_line == 1:
+        return (item.path, item.content.path, item.content.follow_symlinks)
+    return item
+
+
+def _scan_sent(items: list[_Sent]) -> ScanResult:
+    return _scan_batch([_received(item) for item in items])
+
+
+def _received(item: _Sent) -> Item:
+    if isinstance(item, (Fragment, Skipped, Note)):
+        return item
+    path, file, follow = item
+    return Fragment(path, OnDisk(file, follow))
+
+
+def _pool_context() -> BaseContext:
+    import multiprocessing
+
+    # fork starts a worker in about a millisecond; elsewhere the platform default is safer.
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _scan_batch(items: Sequence[Item]) -> ScanResult:
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    notes: list[Note] = []
+    scanned = 0
+    for item in items:
+        if isinstance(item, Fragment):
+            try:
+                findings.extend(_findings(item, blocks(item.content)))
+                scanned += 1
+            except OSError as error:
+                skipped.append(Skipped(item.path, error.strerror or str(error)))
+        elif isinstance(item, Skipped):
+            skipped.append(item)
+        else:
+            notes.append(item)
+    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes))
+
+
+class _Counting:
+    """Passes blocks through, adding up their size."""
+
+    def __init__(self, blocks: Iterable[bytes]) -> None:
+        self.blocks = blocks
+        self.total = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for block in self.blocks:
+            self.total += len(block)
+            yield block

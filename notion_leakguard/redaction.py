@@ -1,0 +1,48 @@
+"""Text safe to show: every token in it replaced by its preview (`ntn_4564…9XyZ`), and
+control characters escaped. Reporters, baselines, error messages and the detect-secrets
+helpers all show paths and messages through here."""
+
+from __future__ import annotations
+
+from notion_leakguard.findings import redact
+from notion_leakguard.scanner import token_spans
+
+
+def redact_text(text: str) -> str:
+    """`text` (a path, a message) with every plain token replaced by its preview."""
+    if "_" not in text:
+        return text
+    return redact_tokens(text.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
+
+
+def redact_tokens(data: bytes) -> bytes:
+    """`data` with every token replaced by its preview (for text another tool wrote)."""
+    pieces, position = [], 0
+    for span in token_spans(data):
+        prefix = data[span.start : span.body_start].decode()
+        body = data[span.body_start : span.end].decode()
+        pieces += [data[position : span.start], redact(prefix, body).encode()]
+        position = span.end
+    return b"".join([*pieces, data[position:]])
+
+
+def printable(text: str) -> str:
+    """`text` safe for one terminal line: control characters (newlines, escape sequences)
+    and bytes that were not UTF-8 in a file name are shown escaped, as `\\n` or `\\xff`."""
+    if text.isprintable():
+        return text
+    shown = []
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+            shown.append(f"\\x{code - 0xDC00:02x}")
+        elif not char.isprintable() and char != " ":
+            shown.append(repr(char)[1:-1])
+        else:
+            shown.append(char)
+    return "".join(shown)
+
+
+def shown(text: str) -> str:
+    """`text` redacted and made printable: how any path or message reaches a terminal."""
+    return printable(redact_text(text))

@@ -1,0 +1,113 @@
+"""Files and directories as a source: which files a scan covers, as fragments to read.
+
+Inside a git work tree a directory is listed by git (so ignored files are skipped the way
+git skips them); elsewhere it is walked. `.git` is never entered and symbolic links met on
+a walk are not followed; paths named on the command line always are. What git listed is
+kept (`Walk.listings`) so that `envfiles` can judge the dotenv files among it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+from notion_leakguard import envfiles, git
+from notion_leakguard.envfiles import Listing
+from notion_leakguard.errors import LeakguardError
+from notion_leakguard.findings import Note, Skipped
+from notion_leakguard.sources import Fragment, Item, OnDisk, read_stream
+
+STDIN = "-"
+
+OUTSIDE_GIT_NOTE = Note(
+    "dotenv files found outside a git repository: whether git would ignore them was not checked"
+)
+
+
+def stdin(stream: BinaryIO) -> Fragment:
+    return Fragment(STDIN, read_stream(stream))
+
+
+class Walk:
+    """The files to scan for PATH arguments (files or directories), lazily, so scanning can
+    start while a large tree is still being listed. A missing path fails at once."""
+
+    def __init__(
+        self, paths: Sequence[str], *, cwd: str, dotenv: envfiles.DotenvNames = envfiles.STANDARD
+    ) -> None:
+        for argument in paths:
+            if not os.path.lexists(os.path.join(cwd, argument)):
+                raise LeakguardError(f"{argument}: no such file or directory")
+        self.paths = paths
+        self.cwd = cwd
+        self.dotenv = dotenv
+        self.listings: list[Listing] = []  # filled as the walk goes
+
+    def __iter__(self) -> Iterator[Item]:
+        for argument in self.paths:
+            full = os.path.join(self.cwd, argument)
+            display = display_path(full, cwd=self.cwd)
+            if os.path.isdir(full):
+                yield from self._directory(full, display)
+            else:
+                yield Fragment(display, OnDisk(full, follow_symlinks=True))
+
+    def _directory(self, directory: str, display: str) -> Iterator[Item]:
+        try:
+            git.top_level(directory)
+        except LeakguardError:
+            yield from self._walk(directory, display)
+            return
+        listed = git.listed_files(directory)
+        self.listings.append(Listing(directory, display, listed))
+        for item in listed:
+            full = os.path.join(directory, item.path)
+            shown = _join(display, item.path)
+            try:
+                info = os.lstat(full)
+            except FileNotFoundError:
+                continue  # deleted in the work tree but still in the index: nothing to read
+            except OSError as error:
+                yield Skipped(shown, error.strerror or str(error))
+                continue
+            if stat.S_ISREG(info.st_mode):
+                yield Fragment(shown, OnDisk(full))
+            elif stat.S_ISDIR(info.st_mode):
+                yield from self._directory(full, shown)  # a submodule: its own repository
+            elif not stat.S_ISLNK(info.st_mode):
+                yield Skipped(shown, "not a regular file")
+
+    def _walk(self, directory: str, display: str) -> Iterator[Item]:
+        try:
+            with os.scandir(directory) as entries:
+                children = sorted(entries, key=lambda entry: entry.name)
+        except OSError as error:
+            yield Skipped(display, error.strerror or str(error))
+            return
+        for entry in children:
+            shown = _join(display, entry.name)
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".git":
+                        yield from self._walk(entry.path, shown)
+                elif entry.is_file(follow_symlinks=False):
+                    yield Fragment(shown, OnDisk(entry.path))
+                    if self.dotenv.matches(entry.name):
+                        yield OUTSIDE_GIT_NOTE
+                elif entry.name != ".git":
+                    yield Skipped(shown, "not a regular file")
+            except OSError as error:
+                yield Skipped(shown, error.strerror or str(error))
+
+
+def display_path(path: str, *, cwd: str) -> str:
+    relative = os.path.relpath(path, cwd)
+    return relative.replace(os.sep, "/") if os.sep != "/" else relative
+
+
+def _join(display: str, name: str) -> str:
+    return name if display == "." else f"{display}/{name}"
