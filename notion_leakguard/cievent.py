@@ -1,8 +1,8 @@
 """What a CI job should scan, and the GitHub formats the `ci` command writes.
 
 `detect` reads the job's environment (GitHub Actions, GitLab CI) or a `--range A..B` and says
-which commits the push, pull request or merge request brings. `annotation` and `step_summary`
-render findings as GitHub workflow commands and a Markdown job summary.
+which commits the push, pull request or merge request brings (`github` renders what a GitHub
+job shows of the result).
 
 Pure: no git, no output. The only I/O is reading the event file that GITHUB_EVENT_PATH names.
 """
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 from notion_leakguard.errors import LeakguardError
+from notion_leakguard.redaction import printable
 
 Scope = Literal["nothing", "range", "new", "all"]
 
@@ -57,16 +58,6 @@ class Event(NamedTuple):
         if self.base is not None:
             return "range"
         return "all" if self.kind == "full-history" else "new"
-
-
-class SummaryRow(NamedTuple):
-    """One finding as the job summary shows it; `preview` is already redacted."""
-
-    path: str
-    line: int  # 0 for file-level findings
-    rule: str
-    preview: str
-    commit: str | None = None
 
 
 def detect(environ: Mapping[str, str], *, range_: str | None = None) -> Event:
@@ -206,7 +197,7 @@ def _github_pull_request(name: str, payload: dict[str, Any], where: str) -> Even
         title += f" #{number}"
     source = _optional_str(payload, "pull_request.head.label") or head_branch
     if source and base_branch:
-        title += f" ({_printable(source)} into {_printable(base_branch)})"
+        title += f" ({printable(source)} into {printable(base_branch)})"
     return Event("github", "pull_request", head, base, ref, f"{title}: {_span(base, head)}")
 
 
@@ -215,7 +206,7 @@ def _github_merge_group(payload: dict[str, Any], where: str) -> Event:
     base = _sha(_field(payload, "merge_group.base_sha", where), "merge_group.base_sha", where)
     ref = _ref(_field(payload, "merge_group.head_ref", where), "merge_group.head_ref", where)
     target = _optional_str(payload, "merge_group.base_ref")
-    into = f" into {_printable(target)}" if target else ""
+    into = f" into {printable(target)}" if target else ""
     text = f"GitHub merge queue{into}: {_span(base, head)}"
     return Event("github", "merge_group", head, base, ref, text)
 
@@ -277,7 +268,7 @@ def _gitlab_merge_request(environ: Mapping[str, str]) -> Event:
     if iid.isdigit():
         title += f" !{iid}"
     if branch and target:
-        title += f" ({_printable(branch)} into {_printable(target)})"
+        title += f" ({printable(branch)} into {printable(target)})"
     return Event("gitlab", "merge_request", head, base, ref, f"{title}: {_span(base, head)}")
 
 
@@ -357,135 +348,9 @@ def _span(base: str, head: str) -> str:
     return f"{base[:_SHORT]}..{head[:_SHORT]}"
 
 
-def _printable(text: str) -> str:
-    """`text` on one line: control characters and undecodable bytes shown escaped."""
-    out = []
-    for char in text:
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif char.isprintable() or char == " ":
-            out.append(char)
-        else:
-            out.append(repr(char)[1:-1])
-    return "".join(out)
-
-
 def _shown(value: object) -> str:
     """A rejected value for an error message. Long values are cut to 8 characters, so even a
     token pasted by mistake shows no more than its prefix and four characters."""
     text = value if isinstance(value, str) else json.dumps(value)
-    text = _printable(text)
+    text = printable(text)
     return "'" + (text if len(text) <= 40 else text[:8] + "…") + "'"
-
-
-# --- GitHub output ---------------------------------------------------------------------------
-
-
-def annotation(path: str, line: int, column: int, title: str, message: str) -> str:
-    """One `::error` workflow command. Line 0 (a file-level finding) annotates the file."""
-    properties = []
-    if path:
-        properties.append(f"file={_escape_property(path)}")
-    if line > 0:
-        properties.append(f"line={line}")
-        if column > 0:
-            properties.append(f"col={column}")
-    if title:
-        # Last: the runner trims the whole property list, so only the last value can lose
-        # trailing spaces, and a title can spare them.
-        properties.append(f"title={_escape_property(title)}")
-    command = "::error " + ",".join(properties) if properties else "::error"
-    return f"{command}::{_escape_data(message)}"
-
-
-def _escape_data(text: str) -> str:
-    # The runner unescapes %0D, %0A, then %25; so % goes first here (actions/runner).
-    text = _printable_surrogates(text)
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    # Properties end at `,` and the property list at `::`, hence %2C and %3A as well.
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _printable_surrogates(text: str) -> str:
-    """Undecodable bytes (surrogateescape) as `\\xNN`, so the line can be written as UTF-8."""
-    if not any(0xDC80 <= ord(char) <= 0xDCFF for char in text):
-        return text
-    return "".join(
-        f"\\x{ord(char) - 0xDC00:02x}" if 0xDC80 <= ord(char) <= 0xDCFF else char for char in text
-    )
-
-
-_CELL_CHARS = 200
-_MARKDOWN_TEXT = re.compile(r"([\\`*_\[\]<>|~&!#])")
-
-ROTATE_ADVICE = (
-    "Rotate every key that was pushed: in Notion, Settings → Connections → Develop or manage "
-    "integrations → the integration → **Refresh** the secret. A later commit that removes a "
-    "key does not take it out of history."
-)
-
-
-def step_summary(
-    description: str,
-    rows: Sequence[SummaryRow],
-    *,
-    commits: int | None = None,
-    suppressed: int = 0,
-    max_rows: int = 100,
-) -> str:
-    """The Markdown job summary: what was scanned, what was found (at most `max_rows` rows;
-    GitHub drops a summary over 1 MiB whole) and what to do about it."""
-    scanned = f"Scanned: {_markdown_text(description)}"
-    if commits is not None:
-        scanned += f" ({_plural(commits, 'commit')})"
-    lines = ["### notion-leakguard", "", scanned, ""]
-    if not rows:
-        lines.append("**No Notion credentials found.**")
-    else:
-        lines += [f"**{_plural(len(rows), 'finding')}.** {ROTATE_ADVICE}", ""]
-        lines += ["| File | Line | Rule | Key | Commit |", "| --- | ---: | --- | --- | --- |"]
-        for row in rows[:max_rows]:
-            cells = (
-                _code(row.path),
-                str(row.line) if row.line > 0 else "",
-                _code(row.rule),
-                _code(row.preview),
-                _code(row.commit[:_SHORT]) if row.commit else "",
-            )
-            lines.append("| " + " | ".join(cells) + " |")
-        if len(rows) > max_rows:
-            more = len(rows) - max_rows
-            lines += ["", f"…and {more} more: see the job log or the SARIF report."]
-    if suppressed:
-        verb = "was" if suppressed == 1 else "were"
-        lines += ["", f"{_plural(suppressed, 'finding')} {verb} suppressed (baseline or allow)."]
-    return "\n".join(lines) + "\n"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _clip(text: str) -> str:
-    text = _printable(text)
-    return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "…"
-
-
-def _markdown_text(text: str) -> str:
-    return _MARKDOWN_TEXT.sub(r"\\\1", _clip(text))
-
-
-def _code(text: str) -> str:
-    """`text` as a code span inside a table cell (GFM: `|` must be escaped even there)."""
-    text = _clip(text)
-    if not text:
-        return ""
-    runs = re.findall(r"`+", text)
-    fence = "`" * (max((len(run) for run in runs), default=0) + 1)
-    if text[0] in "` " or text[-1] in "` ":
-        text = f" {text} "
-    return fence + text.replace("|", "\\|") + fence

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notion_leakguard.cievent import Event, SummaryRow, annotation, detect, step_summary
+from notion_leakguard.cievent import Event, detect
 from notion_leakguard.errors import LeakguardError
+from notion_leakguard.github import SummaryRow, annotation, step_summary
 from tests import tokens
 from tests.conftest import FIXTURES
 
