@@ -81,6 +81,9 @@ class ScanResult(NamedTuple):
     files_scanned: int = 0
     notes: tuple[Note, ...] = ()
     root: str = ""  # the directory finding paths are relative to
+    # Objects a history scan could not read (missing from the object store): the scan is
+    # incomplete, and finding nothing then is not a clean result.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def reported(self) -> tuple[Finding, ...]:
@@ -97,11 +100,15 @@ def merge(results: Iterable[ScanResult]) -> ScanResult:
     notes: list[Note] = []
     scanned = 0
     root = ""
+    unreadable: list[str] = []
     for result in results:
         root = root or result.root
+        unreadable.extend(result.unreadable)
         findings.extend(result.findings)
         skipped.extend(result.skipped)
         notes.extend(n for n in result.notes if n not in notes)
         scanned += result.files_scanned
     findings.sort(key=lambda f: f.sort_key)
-    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes), root)
+    return ScanResult(
+        tuple(findings), tuple(skipped), scanned, tuple(notes), root, tuple(unreadable)
+    )

@@ -156,10 +156,10 @@ def _environment() -> dict[str, str]:
 _CHUNK = 1 << 20
 
 
-def contents(cwd: str, specs: Sequence[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+def contents(cwd: str, specs: Sequence[str]) -> Iterator[tuple[str, Iterator[bytes] | None]]:
     """Each object's bytes (`specs`: object ids or `rev:path`), in blocks, from one
-    `git cat-file --batch`. Each block iterator must be consumed before the next object is
-    asked for."""
+    `git cat-file --batch`; None for an object the repository lacks (a broken clone, pruned
+    objects). Each block iterator must be consumed before the next object is asked for."""
     try:
         process = subprocess.Popen(
             ["git", *_NEUTRAL, "cat-file", "--batch"],
@@ -179,9 +179,13 @@ def contents(cwd: str, specs: Sequence[str]) -> Iterator[tuple[str, Iterator[byt
     try:
         for spec in specs:
             header = process.stdout.readline().split()
-            if len(header) != 3 or header[1] not in (b"blob", b"commit", b"tag"):
-                raise LeakguardError(f"git cat-file: unexpected answer for {spec}: {header!r}")
-            yield spec, _blocks(process.stdout, int(header[2]))
+            if header[-1:] == [b"missing"]:
+                yield spec, None
+            elif len(header) == 3 and header[1] in (b"blob", b"commit", b"tag"):
+                yield spec, _blocks(process.stdout, int(header[2]))
+            else:
+                answer = b" ".join(header).decode(errors="replace") or "nothing"
+                raise LeakguardError(f"git cat-file: unexpected answer for {spec}: {answer}")
     finally:
         process.stdout.close()
         process.kill()

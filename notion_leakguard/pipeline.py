@@ -49,7 +49,7 @@ def scan(items: Iterable[Item], *, root: str, jobs: int | None = None) -> ScanRe
 
 
 def scan_history(
-    fragments: Iterable[Fragment],
+    fragments: Iterable[Fragment | Skipped],
     *,
     root: str,
     progress: Callable[[int, int], None] | None = None,
@@ -58,20 +58,24 @@ def scan_history(
     """Each distinct token once, at the first fragment (oldest first) that has an origin
     and holds it, marked as still at HEAD when any fragment of HEAD's tree holds it (without
     `at_head`, HEAD is not asked about). Fragments without an origin only tell what HEAD
-    holds."""
+    holds. A Skipped item is an object that could not be read: the result says so."""
     first: dict[str, Finding] = {}
     head: set[str] = set()
     scanned = total_bytes = 0
-    for done, fragment in enumerate(fragments, 1):
-        counted = _Counting(blocks(fragment.content))
-        findings = list(_findings(fragment, counted))
-        total_bytes += counted.total
-        if fragment.at_head:
-            head.update(f.fingerprint for f in findings)
-        if fragment.origin is not None:
-            scanned += 1
-            for finding in findings:
-                first.setdefault(finding.fingerprint, finding)
+    unreadable = []
+    for done, item in enumerate(fragments, 1):
+        if isinstance(item, Skipped):
+            unreadable.append(item.display)
+        else:
+            counted = _Counting(blocks(item.content))
+            findings = list(_findings(item, counted))
+            total_bytes += counted.total
+            if item.at_head:
+                head.update(f.fingerprint for f in findings)
+            if item.origin is not None:
+                scanned += 1
+                for finding in findings:
+                    first.setdefault(finding.fingerprint, finding)
         if progress is not None:
             progress(done, total_bytes)
     reported = []
@@ -79,7 +83,8 @@ def scan_history(
         assert finding.origin is not None
         origin = finding.origin._replace(at_head=finding.fingerprint in head if at_head else None)
         reported.append(finding._replace(origin=origin))
-    return merge([ScanResult(tuple(reported), files_scanned=scanned)])._replace(root=root)
+    found = ScanResult(tuple(reported), files_scanned=scanned, unreadable=tuple(unreadable))
+    return merge([found])._replace(root=root)
 
 
 def _findings(fragment: Fragment, data: Iterable[bytes]) -> Iterator[Finding]:

@@ -44,7 +44,8 @@ def from_git(findings: Sequence[Finding], *, cwd: str, revision: str = "") -> di
             specs.setdefault(f"{commit}:{f.path}", f.path)
     found: dict[str, Candidate] = {}
     for spec, blocks in git.contents(cwd, list(specs)):
-        found.update(_candidates(b"".join(blocks), specs[spec], findings))
+        if blocks is not None:  # a missing object holds nothing to verify
+            found.update(_candidates(b"".join(blocks), specs[spec], findings))
     return found
 
 

@@ -158,6 +158,8 @@ def _summary(result: ScanResult) -> str:
     if dotenv:
         parts.append(f"{len(dotenv)} dotenv file{'s' * (len(dotenv) != 1)} not kept out of git")
     text = "; ".join(parts)
+    if result.unreadable:
+        text += f" ({incomplete_text(result)})"
     if result.suppressed:
         kinds = Counter(f.suppressed for f in result.suppressed)
         detail = ", ".join(
@@ -214,14 +216,37 @@ def _origin(finding: Finding) -> dict[str, Any]:
 
 
 def render_json(result: ScanResult) -> str:
-    document = {
+    document: dict[str, Any] = {
         "tool": "notion-leakguard",
         "version": __version__,
         "findings": [_finding_json(f) for f in result.reported],
         "suppressed": [{**_finding_json(f), "reason": f.suppressed} for f in result.suppressed],
     }
+    if result.unreadable:  # the scan is incomplete: finding nothing is no clean result
+        document["incomplete"] = {"unreadable_objects": list(result.unreadable)}
     # ASCII only: a file name that is not UTF-8 stays exact (as a \\udcXX escape).
     return json.dumps(document, indent=2) + "\n"
+
+
+def incomplete_text(result: ScanResult) -> str:
+    """What a history scan could not read, in one line (empty when it read everything)."""
+    if not result.unreadable:
+        return ""
+    count = len(result.unreadable)
+    listed = ", ".join(result.unreadable[:5]) + (", …" if count > 5 else "")
+    return (
+        f"the scan is incomplete: {count} object{'s' * (count != 1)} could not be read "
+        f"(missing from the object store: {listed})"
+    )
+
+
+def _invocation(result: ScanResult) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": not result.unreadable}
+    if result.unreadable:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": incomplete_text(result)}}
+        ]
+    return invocation
 
 
 def render_sarif(result: ScanResult) -> str:
@@ -283,6 +308,7 @@ def render_sarif(result: ScanResult) -> str:
                 },
                 "columnKind": "unicodeCodePoints",
                 "results": results,
+                "invocations": [_invocation(result)],
             }
         ],
     }

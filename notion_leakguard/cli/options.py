@@ -12,7 +12,7 @@ from notion_leakguard.commands import Outcome
 from notion_leakguard.errors import file_errors
 from notion_leakguard.findings import ScanResult
 from notion_leakguard.redaction import shown
-from notion_leakguard.reporters import FORMATS, render
+from notion_leakguard.reporters import FORMATS, incomplete_text, render
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_INTERNAL = 3  # a bug: never 1, so a broken run is not taken for a finding
@@ -61,6 +61,8 @@ def report(outcome: Outcome, *, fmt: str, output: str | None) -> int:
         )
     for note in result.notes:
         click.echo(f"notion-leakguard: note: {shown(note.text)}", err=True)
+    if result.unreadable:
+        click.echo(f"notion-leakguard: warning: {incomplete_text(result)}", err=True)
     if output is None:
         color = fmt == "text" and _wants_color(sys.stdout)
         text = render(result, fmt, color=color, advice=outcome.advice)
@@ -68,7 +70,9 @@ def report(outcome: Outcome, *, fmt: str, output: str | None) -> int:
     else:
         with file_errors(f"cannot write {output}"), open(output, "w", encoding="utf-8") as stream:
             stream.write(render(result, fmt, advice=outcome.advice))
-    return EXIT_FINDINGS if result.reported else EXIT_CLEAN
+    if result.reported:
+        return EXIT_FINDINGS
+    return EXIT_ERROR if result.unreadable else EXIT_CLEAN  # nothing found, not all read
 
 
 def _wants_color(stream: object) -> bool:

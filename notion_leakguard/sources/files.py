@@ -74,8 +74,14 @@ class Walk:
                 continue
             if stat.S_ISREG(info.st_mode):
                 yield Fragment(shown, OnDisk(full))
-            elif stat.S_ISDIR(info.st_mode):
-                yield from self._directory(full, shown)  # a submodule: its own repository
+            elif stat.S_ISDIR(info.st_mode):  # a submodule: its own repository
+                if os.path.lexists(os.path.join(full, ".git")):
+                    yield from self._directory(full, shown)
+                else:  # cloned without --recurse-submodules: an empty directory
+                    yield Note(
+                        f"submodule {shown} is not checked out, so it was not scanned "
+                        "(git submodule update --init, then scan again)"
+                    )
             elif not stat.S_ISLNK(info.st_mode):
                 yield Skipped(shown, "not a regular file")
 

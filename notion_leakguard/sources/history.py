@@ -14,10 +14,11 @@ from typing import NamedTuple
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import Origin
+from notion_leakguard.findings import Origin, Skipped
 from notion_leakguard.sources import COMMIT_MESSAGE, TAG_MESSAGE, Fragment
 
 _SUBMODULE = b"160000"
+MISSING = "missing from the object store"
 
 
 class Introduced(NamedTuple):
@@ -135,14 +136,16 @@ class Contents:
         plan = self.plan
         return len(plan.blobs) + len(plan.commits) + len(plan.tags) + len(self.head_only)
 
-    def __iter__(self) -> Iterator[Fragment]:
+    def __iter__(self) -> Iterator[Fragment | Skipped]:
         wanted: list[Introduced | Commit | Tag | str] = []
         for commit in self.plan.commits:
             wanted += [*self.by_commit.get(commit.sha, ()), commit]
         wanted += [*self.plan.tags, *self.head_only]
         specs = [_spec(want) for want in wanted]
-        for want, (_, blocks) in zip(wanted, git.contents(self.cwd, specs)):
-            if isinstance(want, str):
+        for want, (spec, blocks) in zip(wanted, git.contents(self.cwd, specs)):
+            if blocks is None:
+                yield Skipped(spec, MISSING)
+            elif isinstance(want, str):
                 yield Fragment(want, blocks, at_head=True)
             elif isinstance(want, Introduced):
                 origin = Origin(want.commit, want.author, want.date, at_head=False)

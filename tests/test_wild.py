@@ -1,0 +1,124 @@
+"""Repositories as they are in the wild: submodules cloned the ordinary way, objects missing
+from the store. Real git, real clones."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from notion_leakguard import cli
+from tests import tokens
+from tests.conftest import git
+
+
+def _commit(repo: Path, name: str, text: str, message: str = "add") -> None:
+    (repo / name).write_text(text)
+    git("add", name, cwd=repo)
+    git("commit", "-q", "-m", message, cwd=repo)
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_an_uninitialised_submodule_is_named_not_walked_forever(
+    tmp_path: Path,
+    rng: random.Random,
+    monkeypatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    inner, outer = tmp_path / "inner", tmp_path / "outer"
+    for repo in (inner, outer):
+        repo.mkdir()
+        git("init", "-q", "-b", "main", cwd=repo)
+    tok = tokens.legacy_token(rng)
+    _commit(inner, "k.py", f"K = '{tok}'\n")
+    _commit(outer, "app.py", "x = 1\n")
+    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), "sub", cwd=outer)
+    git("commit", "-q", "-m", "submodule", cwd=outer)
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(outer), str(clone), cwd=tmp_path)  # no --recurse-submodules
+    assert list((clone / "sub").iterdir()) == []
+
+    monkeypatch.chdir(clone)
+    code, out, err = _run(["scan", "."], capsys)
+    assert (code, out) == (0, "No Notion credentials found.\n")
+    assert err == (
+        "notion-leakguard: note: submodule sub is not checked out, so it was not scanned "
+        "(git submodule update --init, then scan again)\n"
+    )
+
+    git("-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", cwd=clone)
+    code, out, err = _run(["scan", "."], capsys)
+    assert code == 1
+    assert f"sub/k.py:1:6: notion-legacy-token {tokens.preview(tok)}" in out
+    assert tok not in out + err
+
+
+def _drop_object(repo: Path, oid: str) -> None:
+    (repo / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+
+
+def test_a_missing_blob_is_named_once_and_the_rest_is_still_scanned(
+    in_git_dir: Path,
+    rng: random.Random,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    tok = tokens.api_token(rng)
+    _commit(in_git_dir, "notes.txt", "nothing\n", "first")
+    _commit(in_git_dir, "example.env", f"NOTION_TOKEN={tok}\n", "second")
+    lost = git("rev-parse", "HEAD~1:notes.txt", cwd=in_git_dir).strip()
+    _drop_object(in_git_dir, lost)
+
+    code, out, err = _run(["scan", "--history", "--quiet", "-f", "json"], capsys)
+    assert code == 1  # the key elsewhere is still found
+    document = json.loads(out)
+    assert [f["path"] for f in document["findings"]] == ["example.env"]
+    assert document["incomplete"] == {"unreadable_objects": [lost]}
+    assert err.count(lost) == 1  # one warning, the object id as git spells it
+    assert "b'" not in err  # no Python reprs
+
+    code, out, _ = _run(["scan", "--history", "--quiet", "-f", "sarif"], capsys)
+    invocation = json.loads(out)["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert lost in invocation["toolExecutionNotifications"][0]["message"]["text"]
+
+
+def test_nothing_found_but_something_unreadable_is_not_clean(
+    in_git_dir: Path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    _commit(in_git_dir, "notes.txt", "nothing\n")
+    lost = git("rev-parse", "HEAD:notes.txt", cwd=in_git_dir).strip()
+    _drop_object(in_git_dir, lost)
+    code, out, err = _run(["scan", "--history", "--quiet"], capsys)
+    assert code == 2
+    assert out.startswith("No Notion credentials found (the scan is incomplete: 1 object")
+    assert "warning: the scan is incomplete: 1 object could not be read" in err
+
+
+def test_an_internal_error_is_one_redacted_line_and_exit_3(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    tok = tokens.api_token(rng)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"deep inside, holding {tok}")
+
+    monkeypatch.setattr("notion_leakguard.pipeline.scan", broken)
+    code, out, err = _run(["scan", "."], capsys)
+    assert code == 3
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("notion-leakguard: internal error: RuntimeError: deep inside, holding ")
+    assert tokens.preview(tok) in err and tok not in err
+    monkeypatch.setenv("NOTION_LEAKGUARD_DEBUG", "1")
+    code, _, err = _run(["scan", "."], capsys)
+    assert code == 3 and "Traceback" in err and tok not in err
