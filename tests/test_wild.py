@@ -115,7 +115,7 @@ def test_an_internal_error_is_one_redacted_line_and_exit_3(
 
     monkeypatch.setattr("notion_leakguard.pipeline.scan", broken)
     code, out, err = _run(["scan", "."], capsys)
-    assert code == 3
+    assert (code, out) == (3, "")
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("notion-leakguard: internal error: RuntimeError: deep inside, holding ")
     assert tokens.preview(tok) in err and tok not in err
