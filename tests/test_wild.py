@@ -122,3 +122,29 @@ def test_an_internal_error_is_one_redacted_line_and_exit_3(
     monkeypatch.setenv("NOTION_LEAKGUARD_DEBUG", "1")
     code, _, err = _run(["scan", "."], capsys)
     assert code == 3 and "Traceback" in err and tok not in err
+
+
+def test_a_named_directory_that_git_ignores_is_scanned_and_no_git_walks_everything(
+    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tok = tokens.api_token(rng)
+    (in_git_dir / ".gitignore").write_text("dist/\n*.log\n")
+    (in_git_dir / "dist").mkdir()
+    (in_git_dir / "dist" / "app.js").write_text(f"var k='{tok}'\n")
+    (in_git_dir / "debug.log").write_text(f"token={tok}\n")
+    found = f"dist/app.js:1:8: notion-api-token {tokens.preview(tok)}"
+    cases = (
+        (["scan", "dist"], 1, [found]),  # named: always scanned
+        (["scan", "."], 0, []),  # walked: git's ignore rules hold
+        (
+            ["scan", "--no-git", "."],
+            1,
+            [f"debug.log:1:7: notion-api-token {tokens.preview(tok)}", found],
+        ),
+    )
+    for argv, expected_code, lines in cases:
+        code, out, _ = _run(argv, capsys)
+        assert code == expected_code, argv
+        assert [line for line in out.splitlines() if ": notion-api-token " in line] == lines
+    code, _, err = _run(["scan", "--no-git", "--staged"], capsys)
+    assert code == 2 and "--no-git goes with PATHs" in err

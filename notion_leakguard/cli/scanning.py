@@ -32,6 +32,11 @@ from notion_leakguard.reporters import SCAN_ADVICE
     help="Scan every blob git history holds; PATHs are then revision ranges (default: HEAD).",
 )
 @click.option("--all-refs", is_flag=True, help="With --history: every branch, tag and ref.")
+@click.option(
+    "--no-git",
+    is_flag=True,
+    help="Walk directories without git: files git ignores are scanned too.",
+)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
     "--verify",
@@ -56,6 +61,7 @@ def scan(
     staged: bool,
     history: bool,
     all_refs: bool,
+    no_git: bool,
     quiet: bool,
     verify_keys: bool,
     verify_all: bool,
@@ -72,6 +78,8 @@ def scan(
     """
     if staged and history:
         raise click.UsageError("--staged and --history do not go together")
+    if no_git and (staged or history):
+        raise click.UsageError("--no-git goes with PATHs, not --staged or --history")
     if all_refs and not history:
         raise click.UsageError("--all-refs goes with --history")
     if verify_all and not verify_keys:
@@ -87,6 +95,7 @@ def scan(
         staged=staged,
         history=history,
         all_refs=all_refs,
+        use_git=not no_git,
         jobs=jobs,
         baseline=baseline_file,
         lift=no_suppress,

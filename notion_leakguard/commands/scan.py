@@ -25,6 +25,7 @@ def scan(
     history: bool = False,
     all_refs: bool = False,
     jobs: int | None = None,
+    use_git: bool = True,
     baseline: str | None = None,
     lift: bool = False,
     verify: bool = False,
@@ -39,9 +40,8 @@ def scan(
             scan_history(cwd, paths, all_refs=all_refs, progress=progress), HISTORY_ADVICE
         )
     else:
-        outcome = Outcome(
-            scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs), SCAN_ADVICE
-        )
+        found = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs, use_git=use_git)
+        outcome = Outcome(found, SCAN_ADVICE)
     result = acknowledged(outcome.result, settings, baseline=baseline, lift=lift)
     if verify:
         result = verified(result, from_git=staged or history, verify_all=verify_all)
@@ -49,15 +49,22 @@ def scan(
 
 
 def scan_paths(
-    paths: Sequence[str], *, cwd: str, settings: config.Config, jobs: int | None = None
+    paths: Sequence[str],
+    *,
+    cwd: str,
+    settings: config.Config,
+    jobs: int | None = None,
+    use_git: bool = True,
 ) -> ScanResult:
     """Files and directories (`-`: standard input), paths relative to `cwd`, with the dotenv
-    hygiene of what the walk met inside git work trees."""
+    hygiene of what the walk met inside git work trees (`use_git` False: every file below
+    the paths, git's ignore rules set aside)."""
     results = []
     if files.STDIN in paths:
         results.append(pipeline.scan([files.stdin(sys.stdin.buffer)], root=cwd))
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
-    walk = files.Walk([p for p in paths if p != files.STDIN], cwd=cwd, dotenv=names)
+    named = [p for p in paths if p != files.STDIN]
+    walk = files.Walk(named, cwd=cwd, dotenv=names, use_git=use_git)
     results.append(pipeline.scan(included(walk, settings, cwd), root=cwd, jobs=jobs))
     dotenv = envfiles.listing_findings(walk.listings, names)
     kept = [f for f in dotenv if not settings.excludes(os.path.join(cwd, f.path))]

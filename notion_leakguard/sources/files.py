@@ -32,10 +32,18 @@ def stdin(stream: BinaryIO) -> Fragment:
 
 class Walk:
     """The files to scan for PATH arguments (files or directories), lazily, so scanning can
-    start while a large tree is still being listed. A missing path fails at once."""
+    start while a large tree is still being listed. A missing path fails at once.
+
+    A directory named here that git ignores as a whole (`dist/`) is walked in full: named
+    paths are always scanned. With `use_git` False every directory is walked that way."""
 
     def __init__(
-        self, paths: Sequence[str], *, cwd: str, dotenv: envfiles.DotenvNames = envfiles.STANDARD
+        self,
+        paths: Sequence[str],
+        *,
+        cwd: str,
+        dotenv: envfiles.DotenvNames = envfiles.STANDARD,
+        use_git: bool = True,
     ) -> None:
         for argument in paths:
             if not os.path.lexists(os.path.join(cwd, argument)):
@@ -43,22 +51,28 @@ class Walk:
         self.paths = paths
         self.cwd = cwd
         self.dotenv = dotenv
+        self.use_git = use_git
         self.listings: list[Listing] = []  # filled as the walk goes
 
     def __iter__(self) -> Iterator[Item]:
         for argument in self.paths:
             full = os.path.join(self.cwd, argument)
             display = display_path(full, cwd=self.cwd)
-            if os.path.isdir(full):
-                yield from self._directory(full, display)
-            else:
+            if not os.path.isdir(full):
                 yield Fragment(display, OnDisk(full, follow_symlinks=True))
+            elif not self.use_git:
+                yield from self._walk(full, display, in_git=False)
+            else:
+                yield from self._directory(full, display, named=True)
 
-    def _directory(self, directory: str, display: str) -> Iterator[Item]:
+    def _directory(self, directory: str, display: str, *, named: bool = False) -> Iterator[Item]:
         try:
-            git.top_level(directory)
+            root = git.top_level(directory)
         except LeakguardError:
-            yield from self._walk(directory, display)
+            yield from self._walk(directory, display, in_git=False)
+            return
+        if named and _ignored(directory, root):
+            yield from self._walk(directory, display, in_git=True)
             return
         listed = git.listed_files(directory)
         self.listings.append(Listing(directory, display, listed))
@@ -85,7 +99,9 @@ class Walk:
             elif not stat.S_ISLNK(info.st_mode):
                 yield Skipped(shown, "not a regular file")
 
-    def _walk(self, directory: str, display: str) -> Iterator[Item]:
+    def _walk(self, directory: str, display: str, *, in_git: bool) -> Iterator[Item]:
+        """Every file below `directory`, without git (`in_git`: inside a work tree whose
+        ignore rules were set aside on purpose)."""
         try:
             with os.scandir(directory) as entries:
                 children = sorted(entries, key=lambda entry: entry.name)
@@ -99,15 +115,21 @@ class Walk:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name != ".git":
-                        yield from self._walk(entry.path, shown)
+                        yield from self._walk(entry.path, shown, in_git=in_git)
                 elif entry.is_file(follow_symlinks=False):
                     yield Fragment(shown, OnDisk(entry.path))
-                    if self.dotenv.matches(entry.name):
+                    if not in_git and self.dotenv.matches(entry.name):
                         yield OUTSIDE_GIT_NOTE
                 elif entry.name != ".git":
                     yield Skipped(shown, "not a regular file")
             except OSError as error:
                 yield Skipped(shown, error.strerror or str(error))
+
+
+def _ignored(directory: str, root: str) -> bool:
+    """Whether git ignores `directory` (inside the work tree at `root`) as a whole."""
+    relative = os.path.relpath(directory, root)
+    return relative != "." and bool(git.ignored([relative.replace(os.sep, "/") + "/"], cwd=root))
 
 
 def display_path(path: str, *, cwd: str) -> str:
