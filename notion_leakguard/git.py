@@ -129,21 +129,85 @@ def hooks_dir(cwd: str) -> str:
 # diff.relative, blank-line suppression. Binary files are diffed as text, so their added
 # bytes are scanned too.
 _STAGED_DIFF = (
-    *("-c", "diff.suppressBlankEmpty=false", "diff", "--cached", "--raw", "--patch", "-z"),
-    *("--unified=1", "--inter-hunk-context=0", "--no-abbrev", "--no-ext-diff", "--no-textconv"),
-    *("--no-color", "--text", "--find-renames", "--no-relative", "-O/dev/null"),
-    *("--src-prefix=a/", "--dst-prefix=b/", "--ignore-submodules=none"),
+    *("-c", "diff.suppressBlankEmpty=false", "diff", "--cached", "--raw", "-z"),
+    *("--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-color", "--text", "--find-renames"),
+    *("--no-relative", "-O/dev/null", "--src-prefix=a/", "--dst-prefix=b/"),
+    "--ignore-submodules=none",
 )
+_PATCH = ("--patch", "--unified=1", "--inter-hunk-context=0")  # -U alone implies a patch
 
 
-def staged_diff(cwd: str) -> bytes:
-    """The staged changes as `--raw` records, then a patch of the added lines with one line
-    of context (where an allow-next-line marker may stand). `git diff --cached` needs no
-    HEAD, so this works before the first commit."""
-    result = run(_STAGED_DIFF, cwd=cwd, check=False)
+def staged_diff(cwd: str, *, patch: bool = True, leave_out: Sequence[str] = ()) -> bytes:
+    """The staged changes as `--raw` records, then (with `patch`) a patch of the added lines
+    with one line of context (where an allow-next-line marker may stand), without the paths
+    in `leave_out`. `git diff --cached` needs no HEAD, so this works before the first
+    commit."""
+    args = [*_STAGED_DIFF, *(_PATCH if patch else ())]
+    if leave_out:
+        args += ["--", *(f":(top,exclude,literal){path}" for path in leave_out)]
+    result = run(args, cwd=cwd, check=False)
     if result.returncode != 0:
         raise LeakguardError(f"git diff --cached failed: {_stderr(result)}")
     return result.stdout
+
+
+def object_sizes(cwd: str, oids: Sequence[str]) -> dict[str, int]:
+    """Each object's size in bytes (objects the repository lacks are left out)."""
+    if not oids:
+        return {}
+    result = run(
+        ["cat-file", "--batch-check=%(objectsize)"],
+        cwd=cwd,
+        stdin="".join(f"{oid}\n" for oid in oids).encode(),
+    )
+    sizes = {}
+    for oid, line in zip(oids, result.stdout.decode(errors="replace").splitlines()):
+        if line.isdigit():
+            sizes[oid] = int(line)
+    return sizes
+
+
+def fetch_missing(cwd: str, oids: Sequence[str]) -> None:
+    """In a partial clone (`--filter=blob:none`), fetch those of `oids` this repository lacks
+    in one request, as git itself does for a checkout; reading them one by one would cost a
+    round trip to the remote each. Elsewhere nothing happens (one `git config` call)."""
+    if not oids:
+        return
+    promisors = run(
+        ["config", "--get-regexp", r"^(remote\..*\.promisor|extensions\.partialclone)$"],
+        cwd=cwd,
+        check=False,
+    )
+    name = ""
+    for line in promisors.stdout.decode(errors="replace").splitlines():
+        key, _, value = line.partition(" ")
+        if key == "extensions.partialclone":
+            name = value
+        elif value == "true":
+            name = key[len("remote.") : -len(".promisor")]
+    if not name:
+        return
+    listed = run(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], cwd=cwd)
+    present = set(listed.stdout.decode().split())
+    missing = [oid for oid in oids if oid not in present]
+    if missing:
+        # If this fails (offline), reading the objects fails too and the scan says so.
+        run(
+            [
+                *("-c", "fetch.negotiationAlgorithm=noop", "fetch", name, "--no-tags"),
+                *("--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none"),
+                "--stdin",
+            ],
+            cwd=cwd,
+            check=False,
+            stdin="".join(f"{oid}\n" for oid in missing).encode(),
+        )
+
+
+def lfs_store(cwd: str) -> str:
+    """Where git-lfs keeps this repository's objects (`.git/lfs/objects`)."""
+    common = os.fsdecode(run(["rev-parse", "--git-common-dir"], cwd=cwd).stdout.rstrip(b"\n"))
+    return os.path.join(cwd, common, "lfs", "objects")
 
 
 def _environment() -> dict[str, str]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Union
 
 from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
@@ -33,9 +33,17 @@ def scan(items: Iterable[Item], *, root: str, jobs: int | None = None) -> ScanRe
     processes while the rest is still being listed."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     pending = iter(items)
-    head = list(islice(pending, PARALLEL_MIN_FILES))
-    if workers < 2 or len(head) < PARALLEL_MIN_FILES or not all(map(_can_send, head)):
-        return _scan_batch([*head, *pending])._replace(root=root)
+    if workers < 2:
+        return _scan_batch(pending)._replace(root=root)
+    # Take the first items while they can travel to a worker; a stream (a git blob) must be
+    # read before the next item is asked for, so it ends the look-ahead at once.
+    head: list[Item] = []
+    for item in pending:
+        head.append(item)
+        if not _can_send(item) or len(head) == PARALLEL_MIN_FILES:
+            break
+    if len(head) < PARALLEL_MIN_FILES or not _can_send(head[-1]):
+        return _scan_batch(chain(head, pending))._replace(root=root)
     # Imported here: a pre-commit run with a handful of files never pays for them.
     from concurrent.futures import ProcessPoolExecutor
 
@@ -49,7 +57,7 @@ def scan(items: Iterable[Item], *, root: str, jobs: int | None = None) -> ScanRe
 
 
 def scan_history(
-    fragments: Iterable[Fragment | Skipped],
+    fragments: Iterable[Fragment | Skipped | Note],
     *,
     root: str,
     progress: Callable[[int, int], None] | None = None,
@@ -63,9 +71,12 @@ def scan_history(
     head: set[str] = set()
     scanned = total_bytes = 0
     unreadable = []
+    notes = []
     for done, item in enumerate(fragments, 1):
         if isinstance(item, Skipped):
             unreadable.append(item.display)
+        elif isinstance(item, Note):
+            notes.append(item)
         else:
             counted = _Counting(blocks(item.content))
             findings = list(_findings(item, counted))
@@ -83,7 +94,9 @@ def scan_history(
         assert finding.origin is not None
         origin = finding.origin._replace(at_head=finding.fingerprint in head if at_head else None)
         reported.append(finding._replace(origin=origin))
-    found = ScanResult(tuple(reported), files_scanned=scanned, unreadable=tuple(unreadable))
+    found = ScanResult(
+        tuple(reported), files_scanned=scanned, notes=tuple(notes), unreadable=tuple(unreadable)
+    )
     return merge([found])._replace(root=root)
 
 
@@ -131,7 +144,7 @@ def _pool_context() -> BaseContext:
     return multiprocessing.get_context()
 
 
-def _scan_batch(items: Sequence[Item]) -> ScanResult:
+def _scan_batch(items: Iterable[Item]) -> ScanResult:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     notes: list[Note] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,105 @@ def test_a_named_directory_that_git_ignores_is_scanned_and_no_git_walks_everythi
         assert [line for line in out.splitlines() if ": notion-api-token " in line] == lines
     code, _, err = _run(["scan", "--no-git", "--staged"], capsys)
     assert code == 2 and "--no-git goes with PATHs" in err
+
+
+def _stage(repo: Path, name: str, data: bytes) -> None:
+    (repo / name).write_bytes(data)
+    git("add", name, cwd=repo)
+
+
+def test_an_edited_utf16_file_is_seen_by_scan_staged(
+    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tok = tokens.api_token(rng)
+    lines = [f"line {i}\n" for i in range(50)]
+    _stage(in_git_dir, "notes.txt", "".join(lines).encode("utf-16-le"))
+    git("commit", "-q", "-m", "utf-16", cwd=in_git_dir)
+    lines[25] = f"key = {tok}\n"
+    _stage(in_git_dir, "notes.txt", "".join(lines).encode("utf-16-le"))
+    code, out, _ = _run(["scan", "--staged", "-f", "json"], capsys)
+    assert code == 1
+    [finding] = json.loads(out)["findings"]
+    assert (finding["path"], finding["line"], finding["column"]) == ("notes.txt", 26, 7)
+    assert finding["encoding"] == "utf-16"
+    # A token the file already held at HEAD is not added by this commit.
+    git("commit", "-q", "-m", "key", "--no-verify", cwd=in_git_dir)
+    lines[40] = "another line\n"
+    _stage(in_git_dir, "notes.txt", "".join(lines).encode("utf-16-le"))
+    assert _run(["scan", "--staged"], capsys)[0] == 0
+
+
+def test_a_file_over_the_patch_limit_is_read_whole_from_the_index(
+    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from notion_leakguard.sources.staged import PATCH_LIMIT
+
+    old, new = tokens.api_token(rng), tokens.legacy_token(rng)
+    filler = b"an ordinary line of a large generated file\n" * (PATCH_LIMIT // 40)
+    _stage(in_git_dir, "big.log", filler + f"old {old}\n".encode())
+    git("commit", "-q", "-m", "big", "--no-verify", cwd=in_git_dir)
+    _stage(in_git_dir, "big.log", filler + f"old {old}\nnew {new}\n".encode())
+    (in_git_dir / "big.log").write_bytes(b"changed on disk, not staged\n")
+    code, out, _ = _run(["scan", "--staged"], capsys)
+    lines = filler.count(b"\n")
+    assert code == 1
+    assert [line for line in out.splitlines() if line.startswith("big.log:")] == [
+        f"big.log:{lines + 2}:5: notion-legacy-token {tokens.preview(new)}"
+    ]
+
+
+def test_git_lfs_content_is_scanned_where_the_store_has_it(
+    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tok = tokens.legacy_token(rng)
+    git("lfs", "install", "--local", cwd=in_git_dir)
+    git("lfs", "track", "*.csv", cwd=in_git_dir)
+    git("add", ".gitattributes", cwd=in_git_dir)
+    git("commit", "-q", "-m", "lfs", cwd=in_git_dir)
+    _stage(in_git_dir, "export.csv", f"name,key\nbot,{tok}\n".encode())
+    assert git("cat-file", "-p", ":export.csv", cwd=in_git_dir).startswith(
+        "version https://git-lfs"
+    )
+    found = f"export.csv:2:5: notion-legacy-token {tokens.preview(tok)}"
+    code, out, _ = _run(["scan", "--staged"], capsys)
+    assert code == 1 and found in out.splitlines()
+
+    git("commit", "-q", "-m", "csv", "--no-verify", cwd=in_git_dir)
+    code, out, _ = _run(["scan", "--history", "--quiet"], capsys)
+    assert code == 1 and found in out.splitlines()[0]
+    shutil.rmtree(in_git_dir / ".git" / "lfs" / "objects")
+    code, out, err = _run(["scan", "--history", "--quiet"], capsys)
+    assert (code, out) == (0, "No Notion credentials found.\n")
+    assert "1 file version(s) tracked with git-lfs were not scanned" in err
+
+
+def test_a_partial_clone_is_scanned_completely_with_one_fetch(
+    tmp_path: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tok = tokens.legacy_token(rng)
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git("init", "-q", "-b", "main", cwd=origin)
+    for index in range(12):
+        _commit(origin, f"f{index % 4}.txt", f"version {index}\n")
+    _commit(origin, "old.env.example", f"K={tok}\n", "key")
+    git("rm", "-q", "old.env.example", cwd=origin)
+    git("commit", "-q", "-m", "gone", cwd=origin)
+    git("config", "uploadpack.allowFilter", "true", cwd=origin)
+    git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=origin)
+    clone = tmp_path / "clone"
+    url = f"file://{origin}"
+    git("clone", "-q", "--filter=blob:none", "--no-checkout", url, str(clone), cwd=tmp_path)
+    trace = tmp_path / "trace.json"
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+    monkeypatch.chdir(clone)
+
+    code, out, _ = _run(["scan", "--history", "--quiet"], capsys)
+    assert code == 1
+    assert out.startswith(f"old.env.example:1:3: notion-legacy-token {tokens.preview(tok)}")
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    fetches = [e for e in events if e["event"] == "start" and "fetch" in e["argv"]]
+    assert len(fetches) == 1  # in bulk, not one round trip per blob

@@ -86,12 +86,25 @@ def scan_staged(cwd: str, *, settings: config.Config) -> ScanResult:
         if names.matches(path) and not envfiles.is_template(path)
     ]
     found = pipeline.scan(included(changes.chunks, settings, root), root=root, jobs=1)
+    whole = [w for w in changes.whole if not settings.excludes(os.path.join(root, w.path))]
     return merge(
         [
             found._replace(files_scanned=0),
+            _added_in_whole_files(cwd, whole, root=root),
             ScanResult(tuple(dotenv), files_scanned=len(paths), root=root),
         ]
     )
+
+
+def _added_in_whole_files(cwd: str, whole: Sequence[staged.Whole], *, root: str) -> ScanResult:
+    """Tokens of the staged files read whole that their HEAD versions did not hold."""
+    if not whole:
+        return ScanResult((), root=root)
+    before = pipeline.scan(staged.previous(cwd, whole), root=root, jobs=1)
+    known = {f.fingerprint for f in before.findings}
+    after = pipeline.scan(staged.current(cwd, whole), root=root, jobs=1)
+    added = tuple(f for f in after.findings if f.fingerprint not in known)
+    return after._replace(findings=added, files_scanned=0)
 
 
 def scan_history(

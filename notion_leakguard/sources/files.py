@@ -128,8 +128,13 @@ class Walk:
 
 def _ignored(directory: str, root: str) -> bool:
     """Whether git ignores `directory` (inside the work tree at `root`) as a whole."""
-    relative = os.path.relpath(directory, root)
-    return relative != "." and bool(git.ignored([relative.replace(os.sep, "/") + "/"], cwd=root))
+    relative = os.path.relpath(os.path.realpath(directory), os.path.realpath(root))
+    if relative == "." or relative.startswith(".."):
+        return False
+    try:
+        return bool(git.ignored([relative.replace(os.sep, "/") + "/"], cwd=root))
+    except LeakguardError:
+        return False  # git cannot say (a path it refuses): list the directory as usual
 
 
 def display_path(path: str, *, cwd: str) -> str:

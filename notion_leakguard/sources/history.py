@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import Origin, Skipped
-from notion_leakguard.sources import COMMIT_MESSAGE, TAG_MESSAGE, Fragment
+from notion_leakguard.findings import Note, Origin, Skipped
+from notion_leakguard.sources import COMMIT_MESSAGE, TAG_MESSAGE, Fragment, lfs
 
 _SUBMODULE = b"160000"
 MISSING = "missing from the object store"
@@ -136,20 +136,28 @@ class Contents:
         plan = self.plan
         return len(plan.blobs) + len(plan.commits) + len(plan.tags) + len(self.head_only)
 
-    def __iter__(self) -> Iterator[Fragment | Skipped]:
+    def __iter__(self) -> Iterator[Fragment | Skipped | Note]:
         wanted: list[Introduced | Commit | Tag | str] = []
         for commit in self.plan.commits:
             wanted += [*self.by_commit.get(commit.sha, ()), commit]
         wanted += [*self.plan.tags, *self.head_only]
         specs = [_spec(want) for want in wanted]
+        git.fetch_missing(self.cwd, specs)
+        store = lfs.Store(self.cwd)
+        lfs_missing = 0
         for want, (spec, blocks) in zip(wanted, git.contents(self.cwd, specs)):
             if blocks is None:
                 yield Skipped(spec, MISSING)
-            elif isinstance(want, str):
-                yield Fragment(want, blocks, at_head=True)
-            elif isinstance(want, Introduced):
-                origin = Origin(want.commit, want.author, want.date, at_head=False)
-                yield Fragment(want.path, blocks, origin=origin, at_head=want.oid in self.head)
+            elif isinstance(want, (str, Introduced)):
+                content, _pointer = store.content(blocks)
+                if content is None:
+                    lfs_missing += isinstance(want, Introduced)
+                elif isinstance(want, str):
+                    yield Fragment(want, content, at_head=True)
+                else:
+                    origin = Origin(want.commit, want.author, want.date, at_head=False)
+                    at_head = want.oid in self.head
+                    yield Fragment(want.path, content, origin=origin, at_head=at_head)
             elif isinstance(want, Commit):
                 origin = Origin(want.sha, want.author, want.date, at_head=False)
                 yield Fragment(COMMIT_MESSAGE, message(blocks), origin=origin, kind=COMMIT_MESSAGE)
@@ -159,6 +167,11 @@ class Contents:
                 origin = Origin(want.oid, tagger, date, at_head=False)
                 name = want.name[len("refs/tags/") :]
                 yield Fragment(f"{TAG_MESSAGE} ({name})", text, origin=origin, kind=TAG_MESSAGE)
+        if lfs_missing:
+            yield Note(
+                f"{lfs_missing} file version(s) tracked with git-lfs were not scanned: their "
+                "content is not in .git/lfs/objects (git lfs fetch --all, then scan again)"
+            )
 
 
 def _spec(want: Introduced | Commit | Tag | str) -> str:

@@ -1,20 +1,37 @@
 """The staged changes as a source: the lines the next commit adds, with their line numbers
 in the staged version of the file, read from the index (never from the work tree). Paths
-are relative to the repository root."""
+are relative to the repository root.
+
+What a patch cannot show line by line is read whole from the index, in blocks: files over
+PATCH_LIMIT (memory stays bounded whatever is staged), binary and UTF-16/32 files (their
+lines are not text lines), and git-lfs pointers (the content is in the LFS store). For
+those, a token counts as added when the version at HEAD did not hold it.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.sources import Fragment
+from notion_leakguard.findings import Note
+from notion_leakguard.sources import Fragment, lfs
+
+PATCH_LIMIT = 4 << 20
 
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _SUBMODULE_MODE = b"160000"
+
+
+class Whole(NamedTuple):
+    """A staged file read whole: its blob in the index, and at HEAD (None: a new file)."""
+
+    path: str
+    new: str
+    old: str | None
 
 
 class StagedChanges(NamedTuple):
@@ -22,16 +39,66 @@ class StagedChanges(NamedTuple):
     # them when there is one (context for inline markers: `first_reported` is past it).
     chunks: tuple[Fragment, ...]
     paths: tuple[str, ...]  # every path the commit adds or changes (not deletions)
+    whole: tuple[Whole, ...] = ()  # files read whole instead (see the module's docstring)
 
 
 class _Entry(NamedTuple):
     path: str
     status: str
     submodule: bool
+    old: str = ""
+    new: str = ""
 
 
 def staged_changes(cwd: str) -> StagedChanges:
-    return parse(git.staged_diff(cwd))
+    entries = _entries(git.staged_diff(cwd, patch=False))
+    files = [e for e in entries if e.status not in ("D", "U") and not e.submodule]
+    sizes = git.object_sizes(cwd, [e.new for e in files])
+    big = [e for e in files if sizes.get(e.new, 0) > PATCH_LIMIT]
+    patched = parse(git.staged_diff(cwd, leave_out=[e.path for e in big]))
+    odd = {c.path for c in patched.chunks if _not_lines(c.content)}
+    whole = [
+        Whole(e.path, e.new, e.old if e.old.strip("0") else None)
+        for e in files
+        if e in big or e.path in odd
+    ]
+    chunks = tuple(c for c in patched.chunks if c.path not in odd)
+    return StagedChanges(chunks, tuple(e.path for e in files), tuple(whole))
+
+
+def previous(cwd: str, whole: Sequence[Whole]) -> Iterator[Fragment | Note]:
+    """The HEAD versions of files read whole: what they held is not added by this commit."""
+    return _blobs(cwd, [(w.path, w.old) for w in whole if w.old is not None])
+
+
+def current(cwd: str, whole: Sequence[Whole]) -> Iterator[Fragment | Note]:
+    """The staged versions of files read whole."""
+    return _blobs(cwd, [(w.path, w.new) for w in whole])
+
+
+def _blobs(cwd: str, wanted: list[tuple[str, str]]) -> Iterator[Fragment | Note]:
+    objects = git.contents(cwd, [oid for _path, oid in wanted]) if wanted else iter(())
+    store = lfs.Store(cwd)
+    for (path, _oid), (_spec, blocks) in zip(wanted, objects):
+        if blocks is None:
+            continue  # not in the object store: nothing git would commit from it either
+        content, _pointer = store.content(blocks)
+        if content is None:
+            yield Note(f"{path}: its git-lfs content is not in .git/lfs/objects: not scanned")
+        else:
+            yield Fragment(path, content)
+
+
+def _not_lines(data: object) -> bool:
+    """Added lines that are no text lines (NUL bytes), or a git-lfs pointer."""
+    return isinstance(data, bytes) and (b"\0" in data or lfs.SPEC in data)
+
+
+def _entries(output: bytes) -> list[_Entry]:
+    try:
+        return _raw_entries(output)[0]
+    except (ValueError, IndexError, UnicodeDecodeError):
+        raise LeakguardError("unexpected output from git diff --cached") from None
 
 
 def parse(output: bytes) -> StagedChanges:
@@ -74,6 +141,8 @@ def _raw_entries(output: bytes) -> tuple[list[_Entry], bytes]:
                 path=os.fsdecode(paths[-1]),
                 status=status,
                 submodule=fields[1] == _SUBMODULE_MODE,
+                old=fields[2].decode(),
+                new=fields[3].decode(),
             )
         )
         position = end + 1
