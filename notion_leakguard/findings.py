@@ -28,6 +28,7 @@ class Origin(NamedTuple):
     author: str  # or the tagger
     date: str
     at_head: bool | None  # the token is still in HEAD's tree; None: not asked (pushes)
+    also: tuple[str, ...] = ()  # other paths the same commit brought it in
 
 
 class Finding(NamedTuple):

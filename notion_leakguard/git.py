@@ -167,10 +167,18 @@ def object_sizes(cwd: str, oids: Sequence[str]) -> dict[str, int]:
     return sizes
 
 
+def is_partial_clone(common_dir: str) -> bool:
+    """Whether the repository (its common git directory) has promisor packs: a partial
+    clone (`--filter=blob:none`), which lacks objects its promisor remote can send."""
+    try:
+        return any(name.endswith(".promisor") for name in os.listdir(f"{common_dir}/objects/pack"))
+    except OSError:
+        return False
+
+
 def fetch_missing(cwd: str, oids: Sequence[str]) -> None:
-    """In a partial clone (`--filter=blob:none`), fetch those of `oids` this repository lacks
-    in one request, as git itself does for a checkout; reading them one by one would cost a
-    round trip to the remote each. Elsewhere nothing happens (one `git config` call)."""
+    """In a partial clone, fetch those of `oids` this repository lacks in one request, as git
+    itself does for a checkout; reading them one by one would cost a round trip each."""
     if not oids:
         return
     promisors = run(

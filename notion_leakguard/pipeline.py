@@ -10,6 +10,7 @@ scanned here.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
@@ -86,7 +87,7 @@ def scan_history(
             if item.origin is not None:
                 scanned += 1
                 for finding in findings:
-                    first.setdefault(finding.fingerprint, finding)
+                    _attribute(first, finding)
         if progress is not None:
             progress(done, total_bytes)
     reported = []
@@ -98,6 +99,39 @@ def scan_history(
         tuple(reported), files_scanned=scanned, notes=tuple(notes), unreadable=tuple(unreadable)
     )
     return merge([found])._replace(root=root)
+
+
+# Where a token is least useful to report when one commit brought it in several files:
+# editor swap and backup files, then build output and binary formats.
+_EDITOR_FILES = re.compile(r"(\.sw[a-p]|~|\.bak|\.orig|\.rej|\.tmp)$|(^|/)\.?#[^/]*$")
+_BINARY_FILES = re.compile(
+    r"\.(pyc|pyo|class|o|so|dll|dylib|exe|bin|db|sqlite3?|zip|gz|tgz|jar|whl|png|jpe?g|gif|pdf)$"
+)
+
+
+def _rank(path: str) -> int:
+    lowered = path.lower()
+    return 2 if _EDITOR_FILES.search(lowered) else 1 if _BINARY_FILES.search(lowered) else 0
+
+
+def _attribute(first: dict[str, Finding], finding: Finding) -> None:
+    """Keep the oldest commit's finding of each token; within that commit the most useful
+    path (a source file over a swap file or a binary), the others listed as `also`."""
+    known = first.get(finding.fingerprint)
+    if known is None:
+        first[finding.fingerprint] = finding
+        return
+    assert known.origin is not None and finding.origin is not None
+    if known.origin.commit != finding.origin.commit or finding.path == known.path:
+        return
+    if finding.path in known.origin.also:
+        return
+    better, other = (
+        (finding, known) if _rank(finding.path) < _rank(known.path) else (known, finding)
+    )
+    assert better.origin is not None and other.origin is not None
+    also = tuple(sorted({*better.origin.also, *other.origin.also, other.path}))
+    first[finding.fingerprint] = better._replace(origin=better.origin._replace(also=also))
 
 
 def _findings(fragment: Fragment, data: Iterable[bytes]) -> Iterator[Finding]:

@@ -140,6 +140,8 @@ def _origin_text(finding: Finding) -> str:
     text = f"{what} {origin.commit[:12]}, {origin.author}, {origin.date}"
     if finding.kind == "file" and origin.at_head is not None:
         text += "; still at HEAD" if origin.at_head else "; no longer at HEAD"
+    if origin.also:
+        text += f"; also in {', '.join(printable(redact_text(path)) for path in origin.also)}"
     return text
 
 
@@ -206,13 +208,16 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
 
 def _origin(finding: Finding) -> dict[str, Any]:
     assert finding.origin is not None
-    return {
+    document: dict[str, Any] = {
         "sha": finding.origin.commit,
         "author": finding.origin.author,
         "date": finding.origin.date,
         "path": redact_text(finding.path),
         "present_at_head": finding.origin.at_head,
     }
+    if finding.origin.also:  # the same commit brought it in these files too
+        document["also_in"] = [redact_text(path) for path in finding.origin.also]
+    return document
 
 
 def render_json(result: ScanResult) -> str:

@@ -251,3 +251,19 @@ def test_a_partial_clone_is_scanned_completely_with_one_fetch(
     events = [json.loads(line) for line in trace.read_text().splitlines()]
     fetches = [e for e in events if e["event"] == "start" and "fetch" in e["argv"]]
     assert len(fetches) == 1  # in bulk, not one round trip per blob
+
+
+def test_a_key_brought_in_several_files_is_reported_at_the_source_file(
+    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tok = tokens.api_token(rng)
+    # A vim swap file sorts (and is listed by git) before the source it shadows.
+    (in_git_dir / ".quickstart.py.swp").write_bytes(b"b0VIM 8.2\0\0" + tok.encode() + b"\0")
+    (in_git_dir / "quickstart.py").write_text(f'TOKEN = "{tok}"\n')
+    git("add", ".", cwd=in_git_dir)
+    git("commit", "-q", "-m", "quickstart", cwd=in_git_dir)
+    code, out, _ = _run(["scan", "--history", "--quiet", "-f", "json"], capsys)
+    assert code == 1
+    [finding] = json.loads(out)["findings"]
+    assert (finding["path"], finding["line"]) == ("quickstart.py", 1)
+    assert finding["commit"]["also_in"] == [".quickstart.py.swp"]

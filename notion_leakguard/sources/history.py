@@ -49,6 +49,7 @@ class Plan(NamedTuple):
     commits: tuple[Commit, ...]  # oldest first: their messages are scanned too
     tags: tuple[Tag, ...]
     notes: tuple[str, ...]
+    partial: bool = False  # a partial clone: blobs it lacks are fetched before reading
 
 
 def plan(cwd: str, revisions: Sequence[str], *, all_refs: bool) -> Plan:
@@ -68,7 +69,8 @@ def select(cwd: str, selection: Sequence[str], tags: Sequence[Tag] | None = None
     """The plan for the commits `selection` names (`git log` arguments). `tags`: the tag
     objects to read; by default every annotated tag that points at one of the commits."""
     notes = []
-    shallow = git.run(["rev-parse", "--is-shallow-repository"], cwd=cwd).stdout.strip()
+    state = git.run(["rev-parse", "--is-shallow-repository", "--git-common-dir"], cwd=cwd)
+    shallow, _, common = state.stdout.rstrip(b"\n").partition(b"\n")
     if shallow == b"true":
         notes.append(
             "shallow clone: commits before the shallow boundary were not scanned "
@@ -80,7 +82,8 @@ def select(cwd: str, selection: Sequence[str], tags: Sequence[Tag] | None = None
     if tags is None:
         shas = {commit.sha for commit in commits}
         tags = [Tag(oid, name) for oid, name, target in git.annotated_tags(cwd) if target in shas]
-    return Plan(tuple(blobs), tuple(commits), tuple(tags), tuple(notes))
+    partial = git.is_partial_clone(os.path.join(cwd, os.fsdecode(common)))
+    return Plan(tuple(blobs), tuple(commits), tuple(tags), tuple(notes), partial)
 
 
 def _parse_log(output: bytes) -> tuple[list[Introduced], list[Commit], int]:
@@ -142,7 +145,8 @@ class Contents:
             wanted += [*self.by_commit.get(commit.sha, ()), commit]
         wanted += [*self.plan.tags, *self.head_only]
         specs = [_spec(want) for want in wanted]
-        git.fetch_missing(self.cwd, specs)
+        if self.plan.partial:
+            git.fetch_missing(self.cwd, specs)
         store = lfs.Store(self.cwd)
         lfs_missing = 0
         for want, (spec, blocks) in zip(wanted, git.contents(self.cwd, specs)):
