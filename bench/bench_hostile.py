@@ -118,7 +118,32 @@ def memory(root: Path, quick: bool) -> list[tuple[str, float, float]]:
         measured.append((name, wall, peak))
         if path.is_file():
             path.unlink()
+    measured.append(staged_memory(root, scanner, quick))
     return measured
+
+
+def staged_memory(root: Path, scanner: str, quick: bool) -> tuple[str, float, float]:
+    """`scan --staged` with one large file staged (read whole from the index, in blocks)."""
+    repo = root / "repo"
+    repo.mkdir()
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com"}
+    env.update(GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@example.com")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env=env)
+    line = b"2026-11-21 12:00:00 INFO request served in 12 ms id=" + b"x" * 40 + b"\n"
+    size = (64 if quick else 512) << 20
+    with open(repo / "staged.log", "wb") as stream:
+        block = line * (BLOCK // len(line))
+        for _ in range(size // len(block) + 1):
+            stream.write(block)
+    subprocess.run(["git", "add", "staged.log"], cwd=repo, check=True, env=env)
+    start = os.getcwd()
+    os.chdir(repo)
+    try:
+        wall, peak = peak_rss_mb([scanner, "scan", "--staged", "--output", os.devnull])
+    finally:
+        os.chdir(start)
+        shutil.rmtree(repo)
+    return f"scan --staged, {size >> 20} MB staged", wall, peak
 
 
 def main(argv: list[str] | None = None) -> int:

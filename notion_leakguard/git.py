@@ -118,6 +118,11 @@ def top_level_or_bare(cwd: str) -> None:
         raise LeakguardError("not inside a git repository")
 
 
+def git_dir(cwd: str) -> str:
+    """The repository's git directory (a worktree's own), absolute."""
+    return os.fsdecode(run(["rev-parse", "--absolute-git-dir"], cwd=cwd).stdout.rstrip(b"\n"))
+
+
 def hooks_dir(cwd: str) -> str:
     """Where git looks for hooks, honouring core.hooksPath."""
     out = run(["rev-parse", "--git-path", "hooks"], cwd=cwd).stdout
@@ -354,6 +359,28 @@ def annotated_tags(cwd: str) -> list[tuple[str, str, str]]:
         if kind == "tag":
             tags.append((oid, name, target))
     return tags
+
+
+def tag_target(cwd: str, tag: str) -> tuple[str, str]:
+    """The object an annotated tag points at, and its type."""
+    headers = run(["cat-file", "tag", tag], cwd=cwd).stdout.partition(b"\n\n")[0]
+    fields = dict(line.split(b" ", 1) for line in headers.split(b"\n") if b" " in line)
+    try:
+        return fields[b"object"].decode(), fields[b"type"].decode()
+    except KeyError:
+        raise LeakguardError(f"git cat-file: tag {tag} names no object") from None
+
+
+def tree_blobs(cwd: str, tree: str) -> list[tuple[str, str]]:
+    """(blob id, path) for every blob in a tree, recursively."""
+    out = run(["ls-tree", "-r", "-z", tree], cwd=cwd).stdout
+    blobs = []
+    for entry in out.split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        parts = meta.split(b" ")
+        if len(parts) == 3 and parts[1] == b"blob":
+            blobs.append((parts[2].decode(), os.fsdecode(path)))
+    return blobs
 
 
 def head_blobs(cwd: str) -> set[str]:

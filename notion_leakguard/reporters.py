@@ -148,12 +148,18 @@ def _origin_text(finding: Finding) -> str:
 def _summary(result: ScanResult) -> str:
     tokens = [f for f in result.reported if f.line]
     dotenv = {f.path for f in result.reported if not f.line}
-    files = len({f.path for f in tokens})
+    files = len({f.path for f in tokens if f.kind == "file"})
+    messages = len({(f.path, f.origin) for f in tokens if f.kind != "file"})
+    places = [
+        f"{count} {noun}{'s' * (count != 1)}"
+        for count, noun in ((files, "file"), (messages, "message"))
+        if count
+    ]
     parts = []
     if tokens or not dotenv:
         parts.append(
             f"{len(tokens)} Notion credential{'s' * (len(tokens) != 1)} found in "
-            f"{files} file{'s' * (files != 1)}"
+            + " and ".join(places)
             if tokens
             else "No Notion credentials found"
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from notion_leakguard import cli
+from notion_leakguard.cli.options import wants_color
 from notion_leakguard.findings import ScanResult
 from notion_leakguard.reporters import render_json, render_sarif, render_text
 from notion_leakguard.rules import RULES
@@ -117,7 +117,7 @@ def test_colour_only_on_a_terminal_without_no_color(
 ) -> None:
     if no_color:
         monkeypatch.setenv("NO_COLOR", "1")
-    assert cli._wants_color(stream) is expected
+    assert wants_color(stream) is expected
 
 
 def test_clean_sarif_has_no_results(tmp_path: Path) -> None:

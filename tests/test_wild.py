@@ -267,3 +267,29 @@ def test_a_key_brought_in_several_files_is_reported_at_the_source_file(
     [finding] = json.loads(out)["findings"]
     assert (finding["path"], finding["line"]) == ("quickstart.py", 1)
     assert finding["commit"]["also_in"] == [".quickstart.py.swp"]
+
+
+@pytest.mark.parametrize(
+    ("below_scissors", "refused"),
+    (
+        ("diff --git a/k.py b/k.py\n-K = '{tok}'\n", False),  # git commit -v: git drops it
+        ("Bearer {tok}\n", True),  # typed into -m: git keeps it
+    ),
+)
+def test_the_commit_msg_stage_ignores_only_gits_verbose_diff(
+    in_git_dir: Path,
+    rng: random.Random,
+    capsys: pytest.CaptureFixture[str],
+    below_scissors: str,
+    refused: bool,
+) -> None:
+    tok = tokens.api_token(rng)
+    message = in_git_dir / ".git" / "COMMIT_EDITMSG"
+    scissors = "# ------------------------ >8 ------------------------\n"
+    message.write_text("fix the thing\n" + scissors + below_scissors.format(tok=tok))
+    code, out, _ = _run(["hook", "--", ".git/COMMIT_EDITMSG"], capsys)
+    assert code == int(refused)
+    if refused:
+        assert out.startswith(f"commit message:3:8: notion-api-token {tokens.preview(tok)}\n")
+        assert "found in 1 message." in out
+        assert "Refused: the commit message holds a Notion key" in out

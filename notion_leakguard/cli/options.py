@@ -64,7 +64,7 @@ def report(outcome: Outcome, *, fmt: str, output: str | None) -> int:
     if result.unreadable:
         click.echo(f"notion-leakguard: warning: {incomplete_text(result)}", err=True)
     if output is None:
-        color = fmt == "text" and _wants_color(sys.stdout)
+        color = fmt == "text" and wants_color(sys.stdout)
         text = render(result, fmt, color=color, advice=outcome.advice)
         click.echo(text, nl=False, color=color)
     else:
@@ -75,6 +75,6 @@ def report(outcome: Outcome, *, fmt: str, output: str | None) -> int:
     return EXIT_ERROR if result.unreadable else EXIT_CLEAN  # nothing found, not all read
 
 
-def _wants_color(stream: object) -> bool:
+def wants_color(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     return "NO_COLOR" not in os.environ and callable(isatty) and bool(isatty())

@@ -50,6 +50,13 @@ class Plan(NamedTuple):
     tags: tuple[Tag, ...]
     notes: tuple[str, ...]
     partial: bool = False  # a partial clone: blobs it lacks are fetched before reading
+    # Blobs pushed outside any commit (a tag naming a blob or a tree): `commit` is what
+    # carries them, `author` the ref.
+    loose: tuple[Introduced, ...] = ()
+
+
+def empty(tags: Sequence[Tag] = ()) -> Plan:
+    return Plan((), (), tuple(tags), ())
 
 
 def plan(cwd: str, revisions: Sequence[str], *, all_refs: bool) -> Plan:
@@ -137,13 +144,14 @@ class Contents:
 
     def __len__(self) -> int:
         plan = self.plan
-        return len(plan.blobs) + len(plan.commits) + len(plan.tags) + len(self.head_only)
+        counted = (plan.blobs, plan.commits, plan.tags, plan.loose, self.head_only)
+        return sum(map(len, counted))
 
     def __iter__(self) -> Iterator[Fragment | Skipped | Note]:
         wanted: list[Introduced | Commit | Tag | str] = []
         for commit in self.plan.commits:
             wanted += [*self.by_commit.get(commit.sha, ()), commit]
-        wanted += [*self.plan.tags, *self.head_only]
+        wanted += [*self.plan.loose, *self.plan.tags, *self.head_only]
         specs = [_spec(want) for want in wanted]
         if self.plan.partial:
             git.fetch_missing(self.cwd, specs)

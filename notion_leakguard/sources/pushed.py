@@ -57,8 +57,9 @@ def parse_pre_receive(text: bytes) -> list[RefUpdate]:
 
 def from_pre_commit(environ: Mapping[str, str]) -> tuple[list[str], list[str]] | None:
     """For the pre-commit framework's pre-push stage: (tips, commits the remote has). It
-    names only the first ref of a push that brings new commits, so every local branch and
-    tag is a tip too: whatever else this push carries is among them."""
+    names only the first ref of a push that brings new commits, so every local branch is a
+    tip too: whatever else this push carries on a branch is among them. (Not every tag: the
+    remote's tags are not known here, and one it has would refuse every push.)"""
     remote = environ.get("PRE_COMMIT_REMOTE_NAME")
     if remote is None:
         return None
@@ -66,7 +67,7 @@ def from_pre_commit(environ: Mapping[str, str]) -> tuple[list[str], list[str]] |
     known = [f"--remotes={remote}"]
     if environ.get("PRE_COMMIT_FROM_REF"):
         known.append(environ["PRE_COMMIT_FROM_REF"])
-    return [*tips, "--branches", "--tags"], known
+    return [*tips, "--branches"], known
 
 
 def plan(cwd: str, updates: Sequence[RefUpdate], *, known: Sequence[str]) -> history.Plan | None:
@@ -81,9 +82,25 @@ def plan(cwd: str, updates: Sequence[RefUpdate], *, known: Sequence[str]) -> his
     missing = [u.new for u in pushed if types.get(u.new) is None]
     if missing:
         raise LeakguardError(f"the pushed object {missing[0]} is not in this repository")
-    tags = [history.Tag(u.new, u.ref) for u in pushed if types[u.new] == "tag"]
+    tips, tags, loose = [], [], []
+    for update in pushed:
+        oid, kind = update.new, types[update.new]
+        while kind == "tag":  # a tag's message is pushed with it, and a tag may name a tag
+            tags.append(history.Tag(oid, update.ref))
+            oid, kind = git.tag_target(cwd, oid)
+        if kind == "commit":
+            tips.append(oid)
+        elif kind == "blob":  # `git tag NAME BLOB`: the blob itself is pushed
+            loose.append(_loose(oid, update.ref, update))
+        elif kind == "tree":
+            loose += [_loose(blob, path, update) for blob, path in git.tree_blobs(cwd, oid)]
     have = [old for old in olds if types.get(old) is not None]
-    return select(cwd, [u.new for u in pushed], [*known, *have], tags=tags)
+    found = select(cwd, tips, [*known, *have], tags=tags) if tips else history.empty(tags)
+    return found._replace(loose=tuple(loose))
+
+
+def _loose(blob: str, path: str, update: RefUpdate) -> history.Introduced:
+    return history.Introduced(blob, path, update.new, update.ref, "")
 
 
 def select(
