@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -96,8 +97,10 @@ def ci(
 
 
 def _stdin_bytes() -> bytes:
-    stream = click.get_binary_stream("stdin")
-    return b"" if stream.isatty() else stream.read()
+    """What git writes to a hook's standard input (nothing from a terminal)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return b""
+    return sys.stdin.buffer.read()
 
 
 @click.command("install-hook")
