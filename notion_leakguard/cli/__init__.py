@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -68,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as error:  # a bug: one redacted line, not a traceback that may hold a key
         if os.environ.get("NOTION_LEAKGUARD_DEBUG") == "1":
+            import traceback  # only here: every run would pay for it
+
             sys.stderr.write(redact_text(traceback.format_exc()))
         click.echo(
             f"notion-leakguard: internal error: {type(error).__name__}: {shown(str(error))} "
