@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, NamedTuple, Protocol, Union
 
 from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
 from notion_leakguard.scanner import scan_blocks
@@ -57,48 +57,129 @@ def scan(items: Iterable[Item], *, root: str, jobs: int | None = None) -> ScanRe
         return merge(future.result() for future in futures)._replace(root=root)
 
 
+class Numbered(Protocol):
+    """A history source that can read any slice of its order on its own (sources.history)."""
+
+    def __len__(self) -> int: ...
+
+    def prepare(self) -> None: ...
+
+    def numbered(
+        self, start: int, stop: int
+    ) -> Iterator[tuple[int, Fragment | Skipped | Note]]: ...
+
+
+# Below this many objects one process reads history faster than a pool does.
+HISTORY_PARALLEL_MIN = 2000
+_PARTS_PER_WORKER = 4
+
+
 def scan_history(
-    fragments: Iterable[Fragment | Skipped | Note],
+    source: Numbered,
     *,
     root: str,
     progress: Callable[[int, int], None] | None = None,
     at_head: bool = True,
+    jobs: int | None = None,
 ) -> ScanResult:
     """Each distinct token once, at the first fragment (oldest first) that has an origin
     and holds it, marked as still at HEAD when any fragment of HEAD's tree holds it (without
     `at_head`, HEAD is not asked about). Fragments without an origin only tell what HEAD
-    holds. A Skipped item is an object that could not be read: the result says so."""
+    holds. A Skipped item is an object that could not be read: the result says so. A long
+    history is read in parts by forked workers, each with its own `git cat-file`."""
+    source.prepare()
+    total = len(source)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers < 2 or total < HISTORY_PARALLEL_MIN or sys.platform != "linux":
+        parts = [_scan_part(source.numbered(0, total), progress)]
+    else:
+        parts = _scan_parts(source, total, workers, progress)
     first: dict[str, Finding] = {}
     head: set[str] = set()
-    scanned = total_bytes = 0
-    unreadable = []
-    notes = []
-    for done, item in enumerate(fragments, 1):
-        if isinstance(item, Skipped):
-            unreadable.append(item.display)
-        elif isinstance(item, Note):
-            notes.append(item)
-        else:
-            counted = _Counting(blocks(item.content))
-            findings = list(_findings(item, counted))
-            total_bytes += counted.total
-            if item.at_head:
-                head.update(f.fingerprint for f in findings)
-            if item.origin is not None:
-                scanned += 1
-                for finding in findings:
-                    _attribute(first, finding)
-        if progress is not None:
-            progress(done, total_bytes)
+    for part in parts:  # in order: positions ascend across parts
+        for finding in part.found:
+            _attribute(first, finding)
+        head |= part.head
     reported = []
     for finding in first.values():
         assert finding.origin is not None
         origin = finding.origin._replace(at_head=finding.fingerprint in head if at_head else None)
         reported.append(finding._replace(origin=origin))
     found = ScanResult(
-        tuple(reported), files_scanned=scanned, notes=tuple(notes), unreadable=tuple(unreadable)
+        tuple(reported),
+        files_scanned=sum(part.scanned for part in parts),
+        notes=tuple(note for part in parts for note in part.notes),
+        unreadable=tuple(oid for part in parts for oid in part.unreadable),
     )
     return merge([found])._replace(root=root)
+
+
+class _Part(NamedTuple):
+    found: list[Finding]  # of fragments with an origin, in order
+    head: set[str]  # fingerprints found in HEAD's tree
+    unreadable: list[str]
+    notes: list[Note]
+    scanned: int
+    size: int  # bytes read
+    read: int  # items read
+
+
+def _scan_part(
+    items: Iterable[tuple[int, Fragment | Skipped | Note]],
+    progress: Callable[[int, int], None] | None = None,
+) -> _Part:
+    part = _Part([], set(), [], [], 0, 0, 0)
+    scanned = size = count = 0
+    for _position, item in items:
+        count += 1
+        if isinstance(item, Skipped):
+            part.unreadable.append(item.display)
+        elif isinstance(item, Note):
+            if item not in part.notes:
+                part.notes.append(item)
+        else:
+            counted = _Counting(blocks(item.content))
+            findings = list(_findings(item, counted))
+            size += counted.total
+            if item.at_head:
+                part.head.update(f.fingerprint for f in findings)
+            if item.origin is not None:
+                scanned += 1
+                part.found.extend(findings)
+        if progress is not None:
+            progress(count, size)
+    return part._replace(scanned=scanned, size=size, read=count)
+
+
+_SOURCE: Numbered | None = None  # what forked workers read their parts of
+
+
+def _scan_parts(
+    source: Numbered, total: int, workers: int, progress: Callable[[int, int], None] | None
+) -> list[_Part]:
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _SOURCE
+    count = workers * _PARTS_PER_WORKER
+    bounds = [total * index // count for index in range(count + 1)]
+    _SOURCE = source  # inherited by the forked workers, not pickled
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+            futures = [pool.submit(_scan_slice, a, b) for a, b in zip(bounds, bounds[1:])]
+            parts, done, size = [], 0, 0
+            for future in futures:
+                parts.append(future.result())
+                done, size = done + parts[-1].read, size + parts[-1].size
+                if progress is not None:
+                    progress(done, size)
+    finally:
+        _SOURCE = None
+    return parts
+
+
+def _scan_slice(start: int, stop: int) -> _Part:
+    assert _SOURCE is not None
+    return _scan_part(_SOURCE.numbered(start, stop))
 
 
 # Where a token is least useful to report when one commit brought it in several files:

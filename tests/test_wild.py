@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from notion_leakguard import cli
+from notion_leakguard.findings import ScanResult
 from tests import tokens
 from tests.conftest import git
 
@@ -218,7 +220,7 @@ def test_git_lfs_content_is_scanned_where_the_store_has_it(
     shutil.rmtree(in_git_dir / ".git" / "lfs" / "objects")
     code, out, err = _run(["scan", "--history", "--quiet"], capsys)
     assert (code, out) == (0, "No Notion credentials found.\n")
-    assert "1 file version(s) tracked with git-lfs were not scanned" in err
+    assert "file versions tracked with git-lfs were not scanned" in err
 
 
 def test_a_partial_clone_is_scanned_completely_with_one_fetch(
@@ -293,3 +295,42 @@ def test_the_commit_msg_stage_ignores_only_gits_verbose_diff(
         assert out.startswith(f"commit message:3:8: notion-api-token {tokens.preview(tok)}\n")
         assert "found in 1 message." in out
         assert "Refused: the commit message holds a Notion key" in out
+
+
+def test_a_long_history_read_in_parallel_reports_what_one_process_does(
+    in_git_dir: Path, rng: random.Random
+) -> None:
+    from notion_leakguard import pipeline
+    from notion_leakguard.commands.scan import scan_history
+
+    toks = [tokens.api_token(rng), tokens.legacy_token(rng), tokens.api_token(rng)]
+    # fast-import: 700 commits of 4 files each, keys planted early, late, and twice
+    stream = []
+    for index in range(700):
+        files = {f"f{(index * 4 + k) % 97}.txt": f"{index} {k}\n" for k in range(4)}
+        if index in (3, 350, 351):
+            files["keys.py"] = f"K = '{toks[(3, 350, 351).index(index)]}'\n"
+        if index == 690:
+            files["late.py"] = f"again = '{toks[0]}'\n"
+        stream.append(f"commit refs/heads/main\ncommitter T <t@e> {1700000000 + index} +0000\n")
+        message = f"commit {index}" + (f" {toks[1]}" if index == 500 else "")
+        stream.append(f"data {len(message)}\n{message}\n")
+        for name, text in files.items():
+            stream.append(f"M 100644 inline {name}\ndata {len(text.encode())}\n{text}\n")
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=in_git_dir,
+        input="".join(stream).encode(),
+        check=True,
+    )
+    git("reset", "-q", "--hard", "main", cwd=in_git_dir)
+
+    def scan(jobs: int) -> ScanResult:
+        return scan_history(str(in_git_dir), [], all_refs=False, jobs=jobs)
+
+    single, parallel = scan(1), scan(2)
+    assert len(git("rev-list", "--objects", "HEAD", cwd=in_git_dir).splitlines()) > (
+        pipeline.HISTORY_PARALLEL_MIN
+    )
+    assert parallel == single
+    assert len(single.findings) == 3

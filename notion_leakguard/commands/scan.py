@@ -37,7 +37,8 @@ def scan(
         outcome = Outcome(scan_staged(cwd, settings=settings), STAGED_ADVICE)
     elif history:
         outcome = Outcome(
-            scan_history(cwd, paths, all_refs=all_refs, progress=progress), HISTORY_ADVICE
+            scan_history(cwd, paths, all_refs=all_refs, progress=progress, jobs=jobs),
+            HISTORY_ADVICE,
         )
     else:
         found = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs, use_git=use_git)
@@ -108,7 +109,12 @@ def _added_in_whole_files(cwd: str, whole: Sequence[staged.Whole], *, root: str)
 
 
 def scan_history(
-    cwd: str, revisions: Sequence[str], *, all_refs: bool, progress: Progress | None = None
+    cwd: str,
+    revisions: Sequence[str],
+    *,
+    all_refs: bool,
+    progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> ScanResult:
     from notion_leakguard.sources import history  # threads and all: only --history needs it
 
@@ -120,7 +126,7 @@ def scan_history(
     contents = history.Contents(cwd, plan)
     total = len(contents)
     shown = None if progress is None else (lambda done, size: progress(done, total, size))
-    result = pipeline.scan_history(contents, root=root, progress=shown)
+    result = pipeline.scan_history(contents, root=root, progress=shown, jobs=jobs)
     return merge([result, ScanResult((), notes=tuple(map(Note, plan.notes)))])
 
 

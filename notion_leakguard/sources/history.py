@@ -128,62 +128,71 @@ def _parse_log_records(output: bytes) -> tuple[list[Introduced], list[Commit], i
 
 
 class Contents:
-    """The plan as fragments through one `git cat-file --batch`, oldest first: each
-    commit's new blobs, then its message; then the tag messages; then (with `head`) the
-    blobs only HEAD's tree holds, whose findings only tell which tokens are still there."""
+    """The plan as fragments through `git cat-file --batch`, oldest first: each commit's new
+    blobs, then its message; then the tag messages; then (with `head`) the blobs only HEAD's
+    tree holds, whose findings only tell which tokens are still there. `numbered` reads any
+    slice of that order on its own, so that parts can be read and scanned in parallel."""
 
     def __init__(self, cwd: str, plan: Plan, *, head: bool = True) -> None:
         self.cwd = cwd
         self.plan = plan
         self.head = git.head_blobs(cwd) if head else set()
-        self.by_commit: dict[str, list[Introduced]] = {}
+        by_commit: dict[str, list[Introduced]] = {}
         for blob in plan.blobs:
-            self.by_commit.setdefault(blob.commit, []).append(blob)
+            by_commit.setdefault(blob.commit, []).append(blob)
         introduced = {blob.oid for blob in plan.blobs}
-        self.head_only = sorted(self.head - introduced)
+        self.wanted: list[Introduced | Commit | Tag | str] = []
+        for commit in plan.commits:
+            self.wanted += [*by_commit.get(commit.sha, ()), commit]
+        self.wanted += [*plan.loose, *plan.tags, *sorted(self.head - introduced)]
 
     def __len__(self) -> int:
-        plan = self.plan
-        counted = (plan.blobs, plan.commits, plan.tags, plan.loose, self.head_only)
-        return sum(map(len, counted))
+        return len(self.wanted)
 
     def __iter__(self) -> Iterator[Fragment | Skipped | Note]:
-        wanted: list[Introduced | Commit | Tag | str] = []
-        for commit in self.plan.commits:
-            wanted += [*self.by_commit.get(commit.sha, ()), commit]
-        wanted += [*self.plan.loose, *self.plan.tags, *self.head_only]
-        specs = [_spec(want) for want in wanted]
+        self.prepare()
+        return (item for _position, item in self.numbered(0, len(self.wanted)))
+
+    def prepare(self) -> None:
+        """What must happen once before any part is read: a partial clone fetches the blobs
+        it lacks, all in one request."""
         if self.plan.partial:
-            git.fetch_missing(self.cwd, specs)
+            git.fetch_missing(self.cwd, [_spec(want) for want in self.wanted])
+
+    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, Fragment | Skipped | Note]]:
+        """wanted[start:stop] as (position in the whole order, item), one cat-file for them."""
+        wanted = self.wanted[start:stop]
         store = lfs.Store(self.cwd)
-        lfs_missing = 0
-        for want, (spec, blocks) in zip(wanted, git.contents(self.cwd, specs)):
+        objects = git.contents(self.cwd, [_spec(want) for want in wanted])
+        for position, (want, (spec, blocks)) in enumerate(zip(wanted, objects), start):
             if blocks is None:
-                yield Skipped(spec, MISSING)
+                yield position, Skipped(spec, MISSING)
             elif isinstance(want, (str, Introduced)):
                 content, _pointer = store.content(blocks)
                 if content is None:
-                    lfs_missing += isinstance(want, Introduced)
+                    yield position, LFS_NOTE
                 elif isinstance(want, str):
-                    yield Fragment(want, content, at_head=True)
+                    yield position, Fragment(want, content, at_head=True)
                 else:
                     origin = Origin(want.commit, want.author, want.date, at_head=False)
                     at_head = want.oid in self.head
-                    yield Fragment(want.path, content, origin=origin, at_head=at_head)
+                    yield position, Fragment(want.path, content, origin=origin, at_head=at_head)
             elif isinstance(want, Commit):
                 origin = Origin(want.sha, want.author, want.date, at_head=False)
-                yield Fragment(COMMIT_MESSAGE, message(blocks), origin=origin, kind=COMMIT_MESSAGE)
+                text = message(blocks)
+                yield position, Fragment(COMMIT_MESSAGE, text, origin=origin, kind=COMMIT_MESSAGE)
             else:
                 headers, text = _split(blocks)
                 tagger, date = _tagger(headers)
                 origin = Origin(want.oid, tagger, date, at_head=False)
-                name = want.name[len("refs/tags/") :]
-                yield Fragment(f"{TAG_MESSAGE} ({name})", text, origin=origin, kind=TAG_MESSAGE)
-        if lfs_missing:
-            yield Note(
-                f"{lfs_missing} file version(s) tracked with git-lfs were not scanned: their "
-                "content is not in .git/lfs/objects (git lfs fetch --all, then scan again)"
-            )
+                name = f"{TAG_MESSAGE} ({want.name[len('refs/tags/') :]})"
+                yield position, Fragment(name, text, origin=origin, kind=TAG_MESSAGE)
+
+
+LFS_NOTE = Note(
+    "file versions tracked with git-lfs were not scanned: their content is not in "
+    ".git/lfs/objects (git lfs fetch --all, then scan again)"
+)
 
 
 def _spec(want: Introduced | Commit | Tag | str) -> str:
