@@ -206,7 +206,8 @@ def fix_repository(cwd: str, names: DotenvNames = STANDARD) -> Fix:
     remaining = check_repository(cwd, names)
     still = [f.path for f in remaining if f.rule == NOT_IGNORED]
     blockers = [
-        f"{path}: re-included by {rule}; a root .gitignore cannot override it"
+        f"{path}: re-included by {rule}; a root .gitignore cannot override that: remove or "
+        "narrow the `!` rule, or move the file"
         for path, rule in git.deciding_rules(still, cwd=cwd).items()
     ]
     return Fix(tuple(added), os.path.relpath(gitignore, cwd), tuple(remaining), tuple(blockers))

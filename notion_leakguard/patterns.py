@@ -24,6 +24,9 @@ class TokenFormat(NamedTuple):
     rule: str
     message: str
     description: str  # what the credential grants, for reports and `rules`
+    shape: str  # the format in words
+    documented: str  # where the format is documented
+    remedy: str  # how to make a leaked credential of this kind useless
     anchors: tuple[str, ...]
     body: str
     end: str
@@ -35,6 +38,11 @@ class TokenFormat(NamedTuple):
     anchor_is_prefix: bool = True
 
 
+_REFRESH = (
+    "Rotate it: in Notion open Settings > Connections > Develop or manage integrations, pick "
+    "the integration and press Refresh next to its secret. The old key stops working."
+)
+
 # Internal integration token, format since September 2024:
 # https://developers.notion.com/docs/authorization (internal integrations) and the
 # "token format" changelog entry of 2024-09-25.
@@ -43,6 +51,9 @@ NOTION_API_TOKEN = TokenFormat(
     message="Notion API token",
     description="A Notion internal integration token (ntn_…). It grants read and write access "
     "to every page and database shared with the integration.",
+    shape="ntn_ + 11 digits + 35 letters or digits (50 characters)",
+    documented="https://developers.notion.com/docs/authorization",
+    remedy=_REFRESH,
     anchors=("ntn_",),
     body=r"[0-9]{11}[A-Za-z0-9]{35}",
     end=r"(?![A-Za-z0-9])",
@@ -56,6 +67,10 @@ NOTION_LEGACY_TOKEN = TokenFormat(
     rule="notion-legacy-token",
     message="Notion API token (legacy secret_ format)",
     description="A Notion integration token or OAuth client secret in the legacy secret_… format.",
+    shape="secret_ + 43 letters or digits (50 characters)",
+    documented="https://developers.notion.com/docs/authorization",
+    remedy=_REFRESH + " For a public integration's OAuth client secret, refresh it on the "
+    "integration's page the same way and update every service that uses it.",
     anchors=("secret_",),
     body=r"[A-Za-z0-9]{43}",
     end=r"(?![A-Za-z0-9])",
@@ -70,6 +85,11 @@ NOTION_TOKEN_V2_COOKIE = TokenFormat(
     rule="notion-token-v2-cookie",
     message="Notion token_v2 session cookie",
     description="A Notion token_v2 browser session cookie: full access to the user's account.",
+    shape="v02%3Auser_token_or_cookies%3A + 132 of [A-Za-z0-9_-]; older cookies: 150+ "
+    "lowercase hex characters assigned to token_v2",
+    documented="the browser's cookie store for notion.so (no public documentation)",
+    remedy="Log out of every session: in Notion open Settings > My account > Log out of all "
+    "devices. The cookie stops working; unofficial clients that used it need a new one.",
     anchors=(
         "v02%3Auser_token_or_cookies%3A",
         "v02%3auser_token_or_cookies%3a",
@@ -87,6 +107,9 @@ NOTION_TOKEN_V2_HEX = TokenFormat(
     rule="notion-token-v2-cookie",
     message=NOTION_TOKEN_V2_COOKIE.message,
     description=NOTION_TOKEN_V2_COOKIE.description,
+    shape=NOTION_TOKEN_V2_COOKIE.shape,
+    documented=NOTION_TOKEN_V2_COOKIE.documented,
+    remedy=NOTION_TOKEN_V2_COOKIE.remedy,
     anchors=("token_v2", "TOKEN_V2"),
     between=r"[\"']?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}[\"']?",
     body=r"[0-9a-f]{150,1024}",

@@ -93,15 +93,24 @@ _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _INFORMATION_URI = "https://pypi.org/project/notion-leakguard/"
 
 
-def render(result: ScanResult, fmt: str, *, color: bool = False, advice: str = SCAN_ADVICE) -> str:
+def render(
+    result: ScanResult,
+    fmt: str,
+    *,
+    color: bool = False,
+    advice: str = SCAN_ADVICE,
+    subject: str = "tokens",
+) -> str:
     if fmt == "json":
         return render_json(result)
     if fmt == "sarif":
         return render_sarif(result)
-    return render_text(result, color=color, advice=advice)
+    return render_text(result, color=color, advice=advice, subject=subject)
 
 
-def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_ADVICE) -> str:
+def render_text(
+    result: ScanResult, *, color: bool = False, advice: str = SCAN_ADVICE, subject: str = "tokens"
+) -> str:
     """One line per finding, a summary, then once what to do (`advice` for tokens)."""
 
     def paint(text: str, code: str) -> str:
@@ -116,12 +125,14 @@ def render_text(result: ScanResult, *, color: bool = False, advice: str = SCAN_A
             lines.append(f"{path}: {rule} ({f.message})")
             continue
         line = f"{path}:{f.line}:{f.column}: {rule} {f.preview}"
+        if f.encoding != "plain":  # the preview is of the decoded key, not of the text there
+            line += f" ({f.encoding})"
         if f.origin is not None:
             line += f" ({_origin_text(f)})"
         if f.verified is not None:
             line += f" [{paint(f.verified, '1;31' if f.verified == 'live' else '33')}]"
         lines.append(line)
-    lines.append(_summary(result))
+    lines.append(summary(result, subject=subject))
     states = sorted({f.verified for f in result.reported if f.verified}, key=order.__getitem__)
     lines += [f"  [{state}] {_MEANINGS[state]}" for state in states]
     tokens = [f for f in result.reported if f.line]
@@ -144,7 +155,9 @@ def _origin_text(finding: Finding) -> str:
     return text
 
 
-def _summary(result: ScanResult) -> str:
+def summary(result: ScanResult, *, subject: str = "tokens") -> str:
+    """One line: what was found, what was suppressed, whether the scan is complete. For
+    `subject` "dotenv" (check-env), of dotenv files only: it looks for no tokens."""
     tokens = [f for f in result.reported if f.line]
     dotenv = {f.path for f in result.reported if not f.line}
     files = len({f.path for f in tokens if f.kind == "file"})
@@ -155,7 +168,9 @@ def _summary(result: ScanResult) -> str:
         if count
     ]
     parts = []
-    if tokens or not dotenv:
+    if subject == "dotenv" and not dotenv:
+        parts.append("No dotenv file is tracked by git or left outside .gitignore")
+    elif tokens or not dotenv:
         parts.append(
             f"{len(tokens)} Notion credential{'s' * (len(tokens) != 1)} found in "
             + " and ".join(places)
@@ -225,6 +240,19 @@ def _origin(finding: Finding) -> dict[str, Any]:
     return document
 
 
+def render_rules(fmt: str) -> str:
+    """Every rule: what it finds, its format, where that is documented, what to do."""
+    if fmt == "json":
+        rules = [rule._asdict() for rule in RULES]
+        return json.dumps({"tool": "notion-leakguard", "rules": rules}, indent=2) + "\n"
+    blocks = [
+        f"{rule.id}\n  {rule.description}\n  format: {rule.shape}\n"
+        f"  documented: {rule.documented}\n  what to do: {rule.remedy}"
+        for rule in RULES
+    ]
+    return "\n\n".join(blocks) + "\n"
+
+
 def render_json(result: ScanResult) -> str:
     document: dict[str, Any] = {
         "tool": "notion-leakguard",
@@ -269,7 +297,7 @@ def render_sarif(result: ScanResult) -> str:
             "name": rule.name,
             "shortDescription": {"text": rule.description.split(". ")[0].rstrip(".") + "."},
             "fullDescription": {"text": rule.description},
-            "help": {"text": SCAN_ADVICE},
+            "help": {"text": rule.remedy},
             "defaultConfiguration": {"level": "error"},
             "properties": {"tags": ["security", "secrets"], "security-severity": "9.0"},
         }

@@ -43,6 +43,7 @@ for _command in (
     detect_secrets.detect_secrets_plugin,
     detect_secrets.detect_secrets_audit,
     gates.install_hook,
+    scanning.rules,
 ):
     cli.add_command(_command)
 

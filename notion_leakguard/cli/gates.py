@@ -8,7 +8,13 @@ import sys
 import click
 
 from notion_leakguard import hookinstall
-from notion_leakguard.cli.options import EXIT_CLEAN, format_options, report, suppression_options
+from notion_leakguard.cli.options import (
+    EXIT_CLEAN,
+    View,
+    report,
+    report_options,
+    suppression_options,
+)
 from notion_leakguard.errors import file_errors
 from notion_leakguard.redaction import shown
 
@@ -16,8 +22,8 @@ from notion_leakguard.redaction import shown
 @click.command("pre-push")
 @click.argument("remote", required=False)
 @click.argument("url", required=False)
-@format_options
-def pre_push(remote: str | None, url: str | None, fmt: str, output: str | None) -> int:
+@report_options
+def pre_push(remote: str | None, url: str | None, view: View) -> int:
     """git's pre-push hook: refuse a push whose new commits carry a key.
 
     Reads git's standard input (`<local ref> <local sha> <remote ref> <remote sha>` lines)
@@ -29,12 +35,12 @@ def pre_push(remote: str | None, url: str | None, fmt: str, output: str | None) 
 
     data = b"" if "PRE_COMMIT_REMOTE_NAME" in os.environ else _stdin_bytes()
     outcome = run_pre_push(cwd=os.getcwd(), remote=remote, stdin=data)
-    return report(outcome, fmt=fmt, output=output)
+    return report(outcome, view)
 
 
 @click.command("pre-receive")
-@format_options
-def pre_receive(fmt: str, output: str | None) -> int:
+@report_options
+def pre_receive(view: View) -> int:
     """A server's pre-receive hook: refuse a push whose new commits carry a key.
 
     Reads `<old> <new> <ref>` lines and scans the commits no existing ref reaches: their new
@@ -44,7 +50,7 @@ def pre_receive(fmt: str, output: str | None) -> int:
     from notion_leakguard.commands.push import pre_receive as run_pre_receive
 
     outcome = run_pre_receive(cwd=os.getcwd(), stdin=_stdin_bytes())
-    return report(outcome, fmt=fmt, output=output)
+    return report(outcome, view)
 
 
 @click.command("ci")
@@ -54,11 +60,9 @@ def pre_receive(fmt: str, output: str | None) -> int:
     metavar="A..B",
     help="Scan the commits of B that A does not have, whatever CI this is.",
 )
-@format_options
+@report_options
 @suppression_options
-def ci(
-    range_: str | None, fmt: str, output: str | None, baseline_file: str | None, no_suppress: bool
-) -> int:
+def ci(range_: str | None, view: View, baseline_file: str | None, no_suppress: bool) -> int:
     """Scan what the current CI job's push, pull request or merge request brings.
 
     GitHub Actions and GitLab CI are recognised from their environment (a push: before..after;
@@ -80,12 +84,12 @@ def ci(
         f"notion-leakguard: {shown(checked.event.description)}: {checked.commits} commit(s)",
         err=True,
     )
-    code = report(outcome, fmt=fmt, output=output)
+    code = report(outcome, view)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from notion_leakguard import github
 
         for line in github.annotation_lines(outcome.result):
-            click.echo(line, err=output is None and fmt != "text")  # keep stdout's JSON whole
+            click.echo(line, err=view.output is None and view.fmt != "text")  # stdout's JSON
         path = os.environ.get("GITHUB_STEP_SUMMARY")
         if path:
             text = github.summary(

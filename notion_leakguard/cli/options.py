@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
+from typing import NamedTuple
 
 import click
 
@@ -12,28 +14,68 @@ from notion_leakguard.commands import Outcome
 from notion_leakguard.errors import file_errors
 from notion_leakguard.findings import ScanResult
 from notion_leakguard.redaction import shown
-from notion_leakguard.reporters import FORMATS, incomplete_text, render
+from notion_leakguard.reporters import FORMATS, incomplete_text, render, summary
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_INTERNAL = 3  # a bug: never 1, so a broken run is not taken for a finding
 
 
-def format_options(command: Callable[..., int]) -> Callable[..., int]:
-    command = click.option(
-        "--output",
-        "-o",
-        type=click.Path(dir_okay=False),
-        help="Write the report to FILE, not stdout.",
-    )(command)
-    return click.option(
-        "--format",
-        "-f",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="text",
-        show_default=True,
-        help="Report format.",
-    )(command)
+class View(NamedTuple):
+    """How the report is shown: the options every reporting command takes."""
+
+    fmt: str = "text"
+    output: str | None = None
+    color: str = "auto"  # auto, always or never
+    exit_zero: bool = False  # report, and exit 0 all the same (as ruff and flake8 have)
+    quiet: bool = False  # no progress display and no notes: findings and warnings only
+
+
+def report_options(command: Callable[..., int]) -> Callable[..., int]:
+    """Add the report options to a command, which then receives them as `view`."""
+
+    @functools.wraps(command)
+    def with_view(
+        *args: object,
+        fmt: str,
+        output: str | None,
+        color: str,
+        exit_zero: bool,
+        quiet: bool,
+        **kwargs: object,
+    ) -> int:
+        return command(*args, view=View(fmt, output, color, exit_zero, quiet), **kwargs)
+
+    for option in reversed(
+        (
+            click.option(
+                "--format",
+                "-f",
+                "fmt",
+                type=click.Choice(FORMATS),
+                default="text",
+                show_default=True,
+                help="Report format.",
+            ),
+            click.option(
+                "--output",
+                "-o",
+                type=click.Path(dir_okay=False),
+                help="Write the report to FILE, not stdout (the summary still goes to stderr).",
+            ),
+            click.option(
+                "--color",
+                type=click.Choice(("auto", "always", "never")),
+                default="auto",
+                show_default=True,
+                help="Colour the text report (auto: on a terminal, unless NO_COLOR is set; "
+                "FORCE_COLOR forces it).",
+            ),
+            click.option("--exit-zero", is_flag=True, help="Exit 0 even when something was found."),
+            click.option("--quiet", "-q", is_flag=True, help="No progress display and no notes."),
+        )
+    ):
+        with_view = option(with_view)
+    return with_view
 
 
 def suppression_options(command: Callable[..., int]) -> Callable[..., int]:
@@ -51,30 +93,46 @@ def suppression_options(command: Callable[..., int]) -> Callable[..., int]:
     )(command)
 
 
-def report(outcome: Outcome, *, fmt: str, output: str | None) -> int:
-    """Warnings and notes on stderr, the report on stdout or in `output`; the exit code."""
+DEFAULT_VIEW = View()
+
+
+def report(outcome: Outcome, view: View = DEFAULT_VIEW) -> int:
+    """Warnings and notes on stderr, the report on stdout or in `view.output` (then its
+    summary on stderr too, so a failing CI job says why); the exit code."""
     result: ScanResult = outcome.result
     for skipped in result.skipped:
         click.echo(
             f"notion-leakguard: warning: {shown(skipped.display)}: {skipped.reason}; skipped",
             err=True,
         )
-    for note in result.notes:
-        click.echo(f"notion-leakguard: note: {shown(note.text)}", err=True)
+    if not view.quiet:
+        for note in result.notes:
+            click.echo(f"notion-leakguard: note: {shown(note.text)}", err=True)
     if result.unreadable:
         click.echo(f"notion-leakguard: warning: {incomplete_text(result)}", err=True)
-    if output is None:
-        color = fmt == "text" and wants_color(sys.stdout)
-        text = render(result, fmt, color=color, advice=outcome.advice)
+    if view.output is None:
+        color = view.fmt == "text" and wants_color(sys.stdout, view.color)
+        text = render(result, view.fmt, color=color, advice=outcome.advice, subject=outcome.subject)
         click.echo(text, nl=False, color=color)
     else:
-        with file_errors(f"cannot write {output}"), open(output, "w", encoding="utf-8") as stream:
-            stream.write(render(result, fmt, advice=outcome.advice))
+        rendered = render(result, view.fmt, advice=outcome.advice).encode()
+        with file_errors(f"cannot write {view.output}"), open(view.output, "wb") as stream:
+            stream.write(rendered)
+        line = summary(result, subject=outcome.subject)
+        click.echo(f"notion-leakguard: {line} Report: {view.output}", err=True)
+    if view.exit_zero:
+        return EXIT_CLEAN
     if result.reported:
         return EXIT_FINDINGS
     return EXIT_ERROR if result.unreadable else EXIT_CLEAN  # nothing found, not all read
 
 
-def wants_color(stream: object) -> bool:
+def wants_color(stream: object, choice: str = "auto") -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
     isatty = getattr(stream, "isatty", None)
-    return "NO_COLOR" not in os.environ and callable(isatty) and bool(isatty())
+    return callable(isatty) and bool(isatty())

@@ -11,8 +11,9 @@ from notion_leakguard.baseline import DEFAULT_PATH as DEFAULT_BASELINE
 from notion_leakguard.cli.options import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
-    format_options,
+    View,
     report,
+    report_options,
     suppression_options,
 )
 from notion_leakguard.commands import Outcome
@@ -37,7 +38,6 @@ from notion_leakguard.reporters import SCAN_ADVICE
     is_flag=True,
     help="Walk directories without git: files git ignores are scanned too.",
 )
-@click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
     "--verify",
     "verify_keys",
@@ -49,7 +49,7 @@ from notion_leakguard.reporters import SCAN_ADVICE
     is_flag=True,
     help="With --verify: also send secret_ strings whose file does not mention Notion.",
 )
-@format_options
+@report_options
 @suppression_options
 @click.option(
     "--jobs",
@@ -62,11 +62,9 @@ def scan(
     history: bool,
     all_refs: bool,
     no_git: bool,
-    quiet: bool,
     verify_keys: bool,
     verify_all: bool,
-    fmt: str,
-    output: str | None,
+    view: View,
     baseline_file: str | None,
     no_suppress: bool,
     jobs: int | None,
@@ -101,9 +99,9 @@ def scan(
         lift=no_suppress,
         verify=verify_keys,
         verify_all=verify_all,
-        progress=None if quiet or not history else progress.reporter(sys.stderr),
+        progress=None if view.quiet or not history else progress.reporter(sys.stderr),
     )
-    return report(outcome, fmt=fmt, output=output)
+    return report(outcome, view)
 
 
 @click.command()
@@ -117,7 +115,26 @@ def hook(files: tuple[str, ...]) -> int:
     """
     from notion_leakguard.commands.hook import hook as run_hook
 
-    return report(run_hook(files, cwd=os.getcwd()), fmt="text", output=None)
+    return report(run_hook(files, cwd=os.getcwd()))
+
+
+@click.command("rules")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def rules(fmt: str) -> int:
+    """List every rule id: what it finds, its format, where that is documented, and how to
+    make a leaked credential of that kind useless."""
+    from notion_leakguard.reporters import render_rules
+
+    click.echo(render_rules(fmt), nl=False)
+    return EXIT_CLEAN
 
 
 @click.group("baseline")
@@ -141,7 +158,10 @@ def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
     from notion_leakguard.commands import baseline
 
     written = baseline.create(paths, cwd=os.getcwd(), output=output)
-    click.echo(f"{written.path}: {written.entries} entries", err=True)
+    change = ""
+    if written.before is not None:
+        change = f" (was {written.before}: {written.added} added, {written.dropped} dropped)"
+    click.echo(f"{os.path.relpath(written.path)}: {written.entries} entries{change}", err=True)
     return EXIT_CLEAN
 
 
@@ -159,14 +179,17 @@ def baseline_update(paths: tuple[str, ...], baseline_file: str | None, add_new: 
     from notion_leakguard.commands import baseline
 
     written = baseline.update(paths, cwd=os.getcwd(), baseline=baseline_file, add_new=add_new)
-    click.echo(f"{written.path}: {written.entries} entries (was {written.before})", err=True)
+    click.echo(
+        f"{os.path.relpath(written.path)}: {written.entries} entries (was {written.before})",
+        err=True,
+    )
     return EXIT_CLEAN
 
 
 @click.command("check-env")
 @click.option("--fix", is_flag=True, help="Add what is missing to the root .gitignore.")
-@format_options
-def check_env(fix: bool, fmt: str, output: str | None) -> int:
+@report_options
+def check_env(fix: bool, view: View) -> int:
     """Dotenv hygiene for the current repository.
 
     Reports dotenv files that no ignore rule covers and dotenv files git tracks or has
@@ -176,11 +199,9 @@ def check_env(fix: bool, fmt: str, output: str | None) -> int:
     from notion_leakguard.commands.check_env import check_env as run_check
 
     checked = run_check(cwd=os.getcwd(), fix=fix)
-    if checked.added:
-        click.echo(
-            f"notion-leakguard: {checked.gitignore}: added {', '.join(checked.added)}", err=True
-        )
+    if checked.added:  # what --fix changed: the output of a fixer (stdout)
+        click.echo(f"{checked.gitignore}: added {', '.join(checked.added)}")
     for blocker in checked.blockers:
         click.echo(f"notion-leakguard: {blocker}", err=True)
-    code = report(Outcome(checked.result, SCAN_ADVICE), fmt=fmt, output=output)
+    code = report(Outcome(checked.result, SCAN_ADVICE, subject="dotenv"), view)
     return EXIT_FINDINGS if checked.added else code

@@ -20,6 +20,13 @@ from notion_leakguard.sources import Fragment, Item
 class Outcome(NamedTuple):
     result: ScanResult
     advice: str  # what the text report says to do about a token (reporters' *_ADVICE)
+    subject: str = "tokens"  # what was looked for: "tokens", or "dotenv" (check-env)
+
+
+def default_baseline(settings: config.Config) -> str:
+    """Where `baseline create` writes, and every command looks, when nothing names a
+    baseline: the top of the repository (where the configuration would be)."""
+    return os.path.join(settings.root, baselines.DEFAULT_PATH)
 
 
 def included(items: Iterable[Item], settings: config.Config, root: str) -> Iterator[Item]:
@@ -33,11 +40,21 @@ def acknowledged(
     result: ScanResult, settings: config.Config, *, baseline: str | None = None, lift: bool = False
 ) -> ScanResult:
     """`result` with what the configuration and the baseline (`baseline`, else the
-    configuration's) acknowledge marked, and the configuration's notes; with `lift`,
-    everything reported all the same (--no-suppress)."""
-    path = baseline or settings.baseline_path()
-    known = baselines.load(path) if path else None
-    result = suppress.apply(result, allow=settings.allow, baseline=known)
+    configuration's, else one at the default place) acknowledge marked, and the
+    configuration's notes; with `lift`, everything reported all the same (--no-suppress)."""
     notes = tuple(Note(text) for text in settings.notes)
+    path = baseline or settings.baseline_path() or default_baseline(settings)
+    if not baseline and not os.path.exists(path):
+        known = None
+        if settings.baseline:  # named, not written yet: say so, and go on without it
+            notes += (
+                Note(
+                    f"{settings.source}: baseline {settings.baseline} does not exist yet "
+                    "(notion-leakguard baseline create writes it)"
+                ),
+            )
+    else:
+        known = baselines.load(path)
+    result = suppress.apply(result, allow=settings.allow, baseline=known)
     result = result._replace(notes=result.notes + notes)
     return suppress.lift(result) if lift else result

@@ -62,14 +62,14 @@ def _acknowledged_by_pushed(cwd: str, result: ScanResult, tips: Sequence[str]) -
             continue  # a tag of a tree or blob: nothing to read a configuration from
         settings = config.from_commit(cwd, f"{tip}^{{commit}}")
         known = None
-        if settings.baseline:
-            document = git.file_at(cwd, f"{tip}^{{commit}}", settings.baseline)
-            if document is not None:
-                try:
-                    parsed = json.loads(document)
-                except ValueError:
-                    raise LeakguardError(f"{settings.baseline}: not valid JSON") from None
-                known = baselines.parse(parsed, os.path.join(cwd, settings.baseline))
+        named = settings.baseline or baselines.DEFAULT_PATH
+        document = git.file_at(cwd, f"{tip}^{{commit}}", named)
+        if document is not None:
+            try:
+                parsed = json.loads(document)
+            except ValueError:
+                raise LeakguardError(f"{named}: not valid JSON") from None
+            known = baselines.parse(parsed, os.path.join(cwd, named))
         result = suppress.apply(result, allow=settings.allow, baseline=known)
     return result
 

@@ -1,0 +1,221 @@
+"""Daily use as people expect it: a baseline at its default place needs no set-up."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from notion_leakguard import cli
+from notion_leakguard.findings import fingerprint
+from tests import tokens
+from tests.conftest import git
+
+
+def _run(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cwd: Path
+) -> tuple[int, str, str]:
+    monkeypatch.chdir(cwd)
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_baseline_at_its_default_place_is_used_by_every_command(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tok = tokens.api_token(rng)
+    (in_git_dir / "src").mkdir()
+    (in_git_dir / "src" / "settings.py").write_text(f'NOTION_TOKEN = "{tok}"\n')
+    (in_git_dir / ".env").write_text("NOTION_TOKEN=\n")
+    code, _, err = _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)
+    assert code == 0
+    assert err == ".notion-leakguard-baseline.json: 2 entries\n"
+    assert (in_git_dir / ".notion-leakguard-baseline.json").is_file()
+    git("add", "src/settings.py", cwd=in_git_dir)
+    for argv, where in (
+        (["scan"], in_git_dir),
+        (["scan", "."], in_git_dir / "src"),
+        (["scan", "--staged"], in_git_dir),
+        (["hook", "--", "src/settings.py"], in_git_dir),
+        (["check-env"], in_git_dir),
+    ):
+        code, out, _ = _run(argv, capsys, monkeypatch, where)
+        assert code == 0, (argv, out)
+        assert "suppressed" in out or argv == ["scan", "--staged"], (argv, out)
+
+
+def test_a_configured_baseline_not_written_yet_is_a_note_not_a_failure(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tok = tokens.legacy_token(rng)
+    (in_git_dir / ".notion-leakguard.toml").write_text('baseline = "ci/known.json"\n')
+    (in_git_dir / "app.py").write_text(f"K = '{tok}'\n")
+    code, out, err = _run(["scan", "app.py"], capsys, monkeypatch, in_git_dir)
+    assert code == 1 and f"app.py:1:6: notion-legacy-token {tokens.preview(tok)}" in out
+    assert "baseline ci/known.json does not exist yet" in err
+    (in_git_dir / "ci").mkdir()
+    assert _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)[0] == 0
+    assert (in_git_dir / "ci" / "known.json").is_file()
+    assert _run(["scan", "app.py"], capsys, monkeypatch, in_git_dir)[0] == 0
+
+
+def _leak(repo: Path, rng: random.Random) -> str:
+    tok = tokens.api_token(rng)
+    (repo / "app.py").write_text(f'KEY = "{tok}"\n')
+    return tok
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    (
+        (["scan", "app.py"], 1),
+        (["scan", "app.py", "--exit-zero"], 0),
+        (["scan", "-q", "app.py"], 1),
+    ),
+)
+def test_exit_zero_and_quiet(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    code: int,
+) -> None:
+    tok = _leak(in_git_dir, rng)
+    (in_git_dir / ".notion-leakguard.toml").write_text('baseline = "missing.json"\n')
+    got, out, err = _run(argv, capsys, monkeypatch, in_git_dir)
+    assert got == code
+    assert f"app.py:1:8: notion-api-token {tokens.preview(tok)}" in out
+    assert ("note:" in err) is ("-q" not in argv)  # the missing baseline's note
+
+
+@pytest.mark.parametrize(
+    ("flag", "environment", "coloured"),
+    (
+        ("--color=always", {}, True),
+        ("--color=never", {"FORCE_COLOR": "1"}, False),
+        ("--color=auto", {"FORCE_COLOR": "1"}, True),
+        ("--color=auto", {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        ("--color=auto", {}, False),  # captured output is no terminal
+    ),
+)
+def test_colour_choice(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    environment: dict[str, str],
+    coloured: bool,
+) -> None:
+    _leak(in_git_dir, rng)
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    _, out, _ = _run(["scan", flag, "app.py"], capsys, monkeypatch, in_git_dir)
+    assert ("\x1b[31m" in out) is coloured
+
+
+def test_output_file_keeps_the_summary_on_stderr(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tok = _leak(in_git_dir, rng)
+    code, out, err = _run(
+        ["scan", "-f", "sarif", "-o", "r.sarif", "app.py"], capsys, monkeypatch, in_git_dir
+    )
+    assert (code, out) == (1, "")
+    assert err == "notion-leakguard: 1 Notion credential found in 1 file. Report: r.sarif\n"
+    assert tok not in (in_git_dir / "r.sarif").read_text()
+
+
+def test_the_text_report_names_an_encoding(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import base64
+
+    tok = tokens.legacy_token(rng)
+    encoded = base64.b64encode(f"NOTION_TOKEN={tok}\n".encode()).decode()
+    (in_git_dir / "secret.yaml").write_text(f"data:\n  env: {encoded}\n")
+    _, out, _ = _run(["scan", "secret.yaml"], capsys, monkeypatch, in_git_dir)
+    assert out.splitlines()[0] == (
+        f"secret.yaml:2:25: notion-legacy-token {tokens.preview(tok)} (base64)"
+    )
+
+
+def test_rules_lists_every_rule_with_its_remedy(
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from notion_leakguard.rules import RULES
+
+    code, out, _ = _run(["rules", "-f", "json"], capsys, monkeypatch, in_git_dir)
+    document = json.loads(out)
+    assert code == 0
+    assert [r["id"] for r in document["rules"]] == [rule.id for rule in RULES]
+    remedies = {r["id"]: r["remedy"] for r in document["rules"]}
+    assert "Refresh" in remedies["notion-api-token"]
+    assert "Log out of all devices" in remedies["notion-token-v2-cookie"]
+    assert "Refresh" not in remedies["notion-token-v2-cookie"]
+    assert "git rm --cached" in remedies["env-file-tracked"]
+    code, out, _ = _run(["rules"], capsys, monkeypatch, in_git_dir)
+    assert code == 0 and all(f"\n{rule.id}\n" in f"\n{out}" for rule in RULES)
+    _, sarif, _ = _run(["scan", "-f", "sarif", "."], capsys, monkeypatch, in_git_dir)
+    rules = json.loads(sarif)["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["id"]: r["help"]["text"] for r in rules} == remedies
+
+
+def test_baseline_create_over_an_existing_one_keeps_reasons_and_says_what_changed(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    first, second, third = (tokens.api_token(rng) for _ in range(3))
+    (in_git_dir / "a.py").write_text(f"A = '{first}'\nB = '{second}'\n")
+    _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)
+    path = in_git_dir / ".notion-leakguard-baseline.json"
+    document = json.loads(path.read_text())
+    kept, gone = fingerprint(first), fingerprint(second)
+    for entry in document["entries"]:
+        if entry["fingerprint"] == kept:
+            entry["reason"] = "revoked test key"
+    path.write_text(json.dumps(document))
+    (in_git_dir / "a.py").write_text(f"A = '{first}'\nC = '{third}'\n")
+    code, _, err = _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)
+    assert code == 0
+    assert err == ".notion-leakguard-baseline.json: 2 entries (was 2: 1 added, 1 dropped)\n"
+    entries = json.loads(path.read_text())["entries"]
+    assert {e["fingerprint"]: e.get("reason") for e in entries}[kept] == "revoked test key"
+    assert gone not in {e["fingerprint"] for e in entries}
+
+
+def test_check_env_speaks_of_dotenv_files_and_fix_prints_its_change(
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(["check-env"], capsys, monkeypatch, in_git_dir)
+    assert (code, out) == (0, "No dotenv file is tracked by git or left outside .gitignore.\n")
+    (in_git_dir / ".env").write_text("NOTION_TOKEN=\n")
+    code, out, _ = _run(["check-env", "--fix"], capsys, monkeypatch, in_git_dir)
+    assert code == 1
+    assert out.splitlines()[0] == ".gitignore: added .env"
+    assert "Notion credential" not in out
+    code, out, _ = _run(["check-env"], capsys, monkeypatch, in_git_dir)
+    assert (code, out) == (0, "No dotenv file is tracked by git or left outside .gitignore.\n")
