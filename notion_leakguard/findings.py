@@ -8,11 +8,12 @@ from typing import Literal, NamedTuple
 PREVIEW_CHARS = 4
 
 # Why a finding is not reported: an inline allow marker, an `allow` entry of the
-# configuration, or the baseline.
-Suppression = Literal["inline", "config", "baseline"]
+# configuration, the baseline, or the configuration's `exclude` globs.
+Suppression = Literal["inline", "config", "baseline", "exclude"]
 INLINE: Suppression = "inline"
 CONFIG: Suppression = "config"
 BASELINE: Suppression = "baseline"
+EXCLUDE: Suppression = "exclude"
 
 # What the Notion API said of a key (--verify): it works, it is rejected, or no answer.
 Verification = Literal["live", "invalid", "unknown"]

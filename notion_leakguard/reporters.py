@@ -88,6 +88,7 @@ _SUPPRESSORS = {
     "baseline": "the baseline",
     "config": "the configuration",
     "inline": "inline markers",
+    "exclude": "exclude",
 }
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _INFORMATION_URI = "https://pypi.org/project/notion-leakguard/"

@@ -1,14 +1,14 @@
 """Which findings are acknowledged, and by what: inline markers (marked by the scanner),
-fingerprints allowed in the configuration, and the baseline. Suppression is never silent:
-suppressed findings stay in the result, and reports count them."""
+the configuration's `exclude` globs and allowed fingerprints, and the baseline. Suppression
+is never silent: suppressed findings stay in the result, and reports count them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from notion_leakguard import baseline as baselines
 from notion_leakguard.config import Allowed
-from notion_leakguard.findings import BASELINE, CONFIG, ScanResult
+from notion_leakguard.findings import BASELINE, CONFIG, EXCLUDE, ScanResult
 
 
 def apply(
@@ -16,14 +16,22 @@ def apply(
     *,
     allow: Sequence[Allowed] = (),
     baseline: baselines.Baseline | None = None,
+    excluded: Callable[[str], bool] | None = None,
 ) -> ScanResult:
-    """`result` with the findings that `allow` or `baseline` acknowledge marked (finding
-    paths are relative to `result.root`)."""
+    """`result` with the findings that `excluded` (a path), `allow` or `baseline`
+    acknowledge marked (finding paths are relative to `result.root`)."""
     allowed = {a.fingerprint for a in allow}
     findings = [
         f._replace(suppressed=CONFIG) if f.suppressed is None and f.fingerprint in allowed else f
         for f in result.findings
     ]
+    if excluded is not None:
+        findings = [
+            f._replace(suppressed=EXCLUDE)
+            if f.suppressed is None and f.kind == "file" and excluded(f.path)
+            else f
+            for f in findings
+        ]
     if baseline is not None:
         open_ones = [i for i, f in enumerate(findings) if f.suppressed is None]
         known = baselines.matches(

@@ -219,3 +219,25 @@ def test_check_env_speaks_of_dotenv_files_and_fix_prints_its_change(
     assert "Notion credential" not in out
     code, out, _ = _run(["check-env"], capsys, monkeypatch, in_git_dir)
     assert (code, out) == (0, "No dotenv file is tracked by git or left outside .gitignore.\n")
+
+
+def test_exclude_is_never_silent_and_holds_for_staged_and_history(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tok = tokens.api_token(rng)
+    (in_git_dir / ".notion-leakguard.toml").write_text('exclude = ["fixtures/**"]\n')
+    (in_git_dir / "fixtures").mkdir()
+    (in_git_dir / "fixtures" / "sample.py").write_text(f"K = '{tok}'\n")
+    git("add", ".", cwd=in_git_dir)
+    for argv in (["scan"], ["scan", "fixtures/sample.py"], ["scan", "--staged"]):
+        code, out, _ = _run(argv, capsys, monkeypatch, in_git_dir)
+        assert code == 0, argv
+        assert "(1 suppressed: 1 by exclude; --no-suppress shows them)" in out, argv
+        code, out, _ = _run([*argv, "--no-suppress"], capsys, monkeypatch, in_git_dir)
+        assert code == 1 and f"sample.py:1:6: notion-api-token {tokens.preview(tok)}" in out
+    git("commit", "-q", "-m", "fixture", "--no-verify", cwd=in_git_dir)
+    code, out, _ = _run(["scan", "--history", "-q"], capsys, monkeypatch, in_git_dir)
+    assert code == 0 and "1 by exclude" in out

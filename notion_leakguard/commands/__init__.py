@@ -8,13 +8,11 @@ acknowledgements (configuration, baseline) applied to a result.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from notion_leakguard import baseline as baselines
 from notion_leakguard import config, suppress
 from notion_leakguard.findings import Note, ScanResult
-from notion_leakguard.sources import Fragment, Item
 
 
 class Outcome(NamedTuple):
@@ -27,13 +25,6 @@ def default_baseline(settings: config.Config) -> str:
     """Where `baseline create` writes, and every command looks, when nothing names a
     baseline: the top of the repository (where the configuration would be)."""
     return os.path.join(settings.root, baselines.DEFAULT_PATH)
-
-
-def included(items: Iterable[Item], settings: config.Config, root: str) -> Iterator[Item]:
-    """`items` without the fragments the configuration excludes (paths relative to root)."""
-    for item in items:
-        if not isinstance(item, Fragment) or not settings.excludes(os.path.join(root, item.path)):
-            yield item
 
 
 def acknowledged(
@@ -55,6 +46,11 @@ def acknowledged(
             )
     else:
         known = baselines.load(path)
-    result = suppress.apply(result, allow=settings.allow, baseline=known)
+    root = result.root
+
+    def excluded(path: str) -> bool:
+        return settings.excludes(os.path.join(root, path))
+
+    result = suppress.apply(result, allow=settings.allow, baseline=known, excluded=excluded)
     result = result._replace(notes=result.notes + notes)
     return suppress.lift(result) if lift else result

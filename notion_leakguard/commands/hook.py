@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from notion_leakguard import config, envfiles, git, pipeline
-from notion_leakguard.commands import Outcome, acknowledged, included
+from notion_leakguard.commands import Outcome, acknowledged
 from notion_leakguard.errors import LeakguardError, file_errors
 from notion_leakguard.reporters import MESSAGE_ADVICE, STAGED_ADVICE
 from notion_leakguard.sources import COMMIT_MESSAGE, Fragment, files
@@ -32,7 +32,7 @@ def hook(filenames: Sequence[str], *, cwd: str) -> Outcome:
         return Outcome(acknowledged(result, settings), MESSAGE_ADVICE)
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     walk = files.Walk(filenames, cwd=cwd, dotenv=names)
-    result = pipeline.scan(included(walk, settings, cwd), root=cwd)
+    result = pipeline.scan(walk, root=cwd)
     return Outcome(acknowledged(result, settings), STAGED_ADVICE)
 
 

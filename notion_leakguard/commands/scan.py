@@ -3,12 +3,11 @@ and, when asked, verification."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Sequence
 
 from notion_leakguard import config, envfiles, git, pipeline
-from notion_leakguard.commands import Outcome, acknowledged, included
+from notion_leakguard.commands import Outcome, acknowledged
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Note, ScanResult, merge
 from notion_leakguard.reporters import HISTORY_ADVICE, SCAN_ADVICE, STAGED_ADVICE
@@ -66,10 +65,9 @@ def scan_paths(
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     named = [p for p in paths if p != files.STDIN]
     walk = files.Walk(named, cwd=cwd, dotenv=names, use_git=use_git)
-    results.append(pipeline.scan(included(walk, settings, cwd), root=cwd, jobs=jobs))
+    results.append(pipeline.scan(walk, root=cwd, jobs=jobs))
     dotenv = envfiles.listing_findings(walk.listings, names)
-    kept = [f for f in dotenv if not settings.excludes(os.path.join(cwd, f.path))]
-    results.append(ScanResult(tuple(kept), root=cwd))
+    results.append(ScanResult(tuple(dotenv), root=cwd))
     return merge(results)
 
 
@@ -79,15 +77,15 @@ def scan_staged(cwd: str, *, settings: config.Config) -> ScanResult:
     # deletions) and staged paths start there.
     root = git.top_level(cwd)
     changes = staged.staged_changes(cwd)
-    paths = [p for p in changes.paths if not settings.excludes(os.path.join(root, p))]
+    paths = changes.paths
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     dotenv = [
         envfiles.file_finding(envfiles.TRACKED, path)
         for path in paths
         if names.matches(path) and not envfiles.is_template(path)
     ]
-    found = pipeline.scan(included(changes.chunks, settings, root), root=root, jobs=1)
-    whole = [w for w in changes.whole if not settings.excludes(os.path.join(root, w.path))]
+    found = pipeline.scan(changes.chunks, root=root, jobs=1)
+    whole = changes.whole
     return merge(
         [
             found._replace(files_scanned=0),
