@@ -44,6 +44,7 @@ class Finding(NamedTuple):
     suppressed: Suppression | None = None  # why it is not reported; None: it is
     origin: Origin | None = None
     verified: Verification | None = None  # with --verify only
+    verified_why: str | None = None  # why the state is unknown
     kind: str = "file"  # where it is: a file, or a commit or tag message (sources.*_MESSAGE)
 
     @property

@@ -131,7 +131,8 @@ def render_text(
         if f.origin is not None:
             line += f" ({_origin_text(f)})"
         if f.verified is not None:
-            line += f" [{paint(f.verified, '1;31' if f.verified == 'live' else '33')}]"
+            state = f"{f.verified}: {f.verified_why}" if f.verified_why else f.verified
+            line += f" [{paint(state, '1;31' if f.verified == 'live' else '33')}]"
         lines.append(line)
     lines.append(summary(result, subject=subject))
     states = sorted({f.verified for f in result.reported if f.verified}, key=order.__getitem__)
@@ -224,6 +225,8 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         document["commit"] = _origin(finding)
     if finding.verified is not None:
         document["verified"] = finding.verified
+        if finding.verified_why:
+            document["verified_why"] = finding.verified_why
     return document
 
 

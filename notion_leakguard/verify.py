@@ -13,17 +13,28 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
+from typing import NamedTuple
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import INVALID, LIVE, UNKNOWN, Note, ScanResult, Verification
+from notion_leakguard.findings import (
+    INVALID,
+    LIVE,
+    UNKNOWN,
+    Finding,
+    Note,
+    ScanResult,
+    Verification,
+)
 from notion_leakguard.patterns import NOTION_API_TOKEN, NOTION_LEGACY_TOKEN, NOTION_TOKEN_V2_COOKIE
 from notion_leakguard.recollect import Candidate
 
@@ -69,6 +80,11 @@ def _loopback(host: str) -> bool:
         return False
 
 
+class Answer(NamedTuple):
+    state: Verification
+    why: str | None = None  # for unknown: what stood in the way (DNS, timeout, TLS, ...)
+
+
 def verify(
     tokens: Mapping[str, str],
     *,
@@ -79,6 +95,27 @@ def verify(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Verification]:
     """The state of each token, by key (a fingerprint): one request per distinct token."""
+    answers = ask(
+        tokens,
+        base=base,
+        concurrency=concurrency,
+        deadline=deadline,
+        timeout=timeout,
+        sleep=sleep,
+    )
+    return {key: answer.state for key, answer in answers.items()}
+
+
+def ask(
+    tokens: Mapping[str, str],
+    *,
+    base: str,
+    concurrency: int = CONCURRENCY,
+    deadline: float = DEADLINE,
+    timeout: float = REQUEST_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Answer]:
+    """verify, with why each unknown answer is unknown."""
     ends = time.monotonic() + deadline
     distinct = {token: key for key, token in tokens.items()}
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
@@ -91,9 +128,15 @@ def verify(
     return {key: states[token] for key, token in tokens.items()}
 
 
+def _answered(finding: Finding, answer: Answer | None) -> Finding:
+    if answer is None:
+        return finding
+    return finding._replace(verified=answer.state, verified_why=answer.why)
+
+
 def _check(
     token: str, base: str, ends: float, timeout: float, sleep: Callable[[float], None]
-) -> Verification:
+) -> Answer:
     request = Request(
         f"{base}/v1/users/me",
         headers={
@@ -103,29 +146,49 @@ def _check(
         },
     )
     delay = 1.0
+    why = "no answer within the deadline"
     for _attempt in range(_RETRIES + 1):
         remaining = ends - time.monotonic()
         if remaining <= 0:
-            return UNKNOWN
+            return Answer(UNKNOWN, why)
         try:
             with _OPENER.open(request, timeout=min(timeout, remaining)) as response:
-                return LIVE if _is_user(response.read(1 << 16)) else UNKNOWN
+                if _is_user(response.read(1 << 16)):
+                    return Answer(LIVE)
+                return Answer(UNKNOWN, "the answer was not a Notion user")
         except HTTPError as error:
             if error.code == 401:
-                return INVALID
+                return Answer(INVALID)
             if error.code == 403:
-                return LIVE
+                return Answer(LIVE)
             if error.code != 429 and error.code < 500:
-                return UNKNOWN
+                return Answer(UNKNOWN, f"HTTP {error.code}")
+            why = "rate limited (HTTP 429)" if error.code == 429 else f"server error {error.code}"
             wait = _retry_after(error.headers.get("Retry-After"), delay)
-        except (URLError, OSError, ValueError, HTTPException):
+        except (URLError, OSError, ValueError, HTTPException) as error:
             # DNS, TLS, refused, timed out, not HTTP: nothing to retry within reason.
-            return UNKNOWN
+            return Answer(UNKNOWN, _why(error))
         if time.monotonic() + wait > ends:
-            return UNKNOWN
+            return Answer(UNKNOWN, why)
         sleep(wait)
         delay = min(delay * 2, 30.0)
-    return UNKNOWN
+    return Answer(UNKNOWN, why)
+
+
+def _why(error: BaseException) -> str:
+    """What kept a request from an answer, in a few words."""
+    reason = error.reason if isinstance(error, URLError) else error
+    if isinstance(reason, socket.gaierror):
+        return "DNS lookup failed"
+    if isinstance(reason, ssl.SSLError):
+        return "TLS error"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return "timed out"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, (HTTPException, ValueError)):
+        return "the answer was not HTTP"
+    return "network error"
 
 
 class _NoRedirect(HTTPRedirectHandler):
@@ -176,7 +239,7 @@ def annotate(
             tokens[finding.fingerprint] = candidate.token
         elif finding.rule == NOTION_LEGACY_TOKEN.rule:
             held_back += 1
-    states = verify(tokens, base=api_base()) if tokens else {}
+    answers = ask(tokens, base=api_base()) if tokens else {}
     notes = []
     if held_back:
         notes.append(
@@ -187,5 +250,5 @@ def annotate(
         notes.append("session cookies (token_v2) are never verified")
     if any(f.line and f.fingerprint not in candidates for f in result.reported):
         notes.append("findings that could not be read again (standard input) were not verified")
-    findings = tuple(f._replace(verified=states.get(f.fingerprint)) for f in result.findings)
+    findings = tuple(_answered(f, answers.get(f.fingerprint)) for f in result.findings)
     return result._replace(findings=findings, notes=result.notes + tuple(Note(n) for n in notes))

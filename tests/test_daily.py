@@ -94,7 +94,7 @@ def test_exit_zero_and_quiet(
     got, out, err = _run(argv, capsys, monkeypatch, in_git_dir)
     assert got == code
     assert f"app.py:1:8: notion-api-token {tokens.preview(tok)}" in out
-    assert ("note:" in err) is ("-q" not in argv)  # the missing baseline's note
+    assert "note:" in err  # the missing baseline's note, quiet or not
 
 
 @pytest.mark.parametrize(
@@ -241,3 +241,48 @@ def test_exclude_is_never_silent_and_holds_for_staged_and_history(
     git("commit", "-q", "-m", "fixture", "--no-verify", cwd=in_git_dir)
     code, out, _ = _run(["scan", "--history", "-q"], capsys, monkeypatch, in_git_dir)
     assert code == 0 and "1 by exclude" in out
+
+
+def test_verify_says_why_a_state_is_unknown(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    tok = _leak(in_git_dir, rng)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    try:
+        for url, why in (
+            (f"http://127.0.0.1:{server.server_address[1]}", "server error 503"),
+            (f"http://127.0.0.1:{closed}", "connection refused"),
+        ):
+            monkeypatch.setenv("NOTION_LEAKGUARD_API_URL", url)
+            code, out, _ = _run(["scan", "--verify", "app.py"], capsys, monkeypatch, in_git_dir)
+            assert code == 1
+            assert f"app.py:1:8: notion-api-token {tokens.preview(tok)} [unknown: {why}]" in out
+            _, out, _ = _run(
+                ["scan", "--verify", "-f", "json", "app.py"], capsys, monkeypatch, in_git_dir
+            )
+            [finding] = json.loads(out)["findings"]
+            assert (finding["verified"], finding["verified_why"]) == ("unknown", why)
+    finally:
+        server.shutdown()

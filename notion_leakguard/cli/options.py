@@ -27,7 +27,7 @@ class View(NamedTuple):
     output: str | None = None
     color: str = "auto"  # auto, always or never
     exit_zero: bool = False  # report, and exit 0 all the same (as ruff and flake8 have)
-    quiet: bool = False  # no progress display and no notes: findings and warnings only
+    quiet: bool = False  # no progress display (notes and warnings are always shown)
 
 
 def report_options(command: Callable[..., int]) -> Callable[..., int]:
@@ -71,7 +71,7 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
                 "FORCE_COLOR forces it).",
             ),
             click.option("--exit-zero", is_flag=True, help="Exit 0 even when something was found."),
-            click.option("--quiet", "-q", is_flag=True, help="No progress display and no notes."),
+            click.option("--quiet", "-q", is_flag=True, help="No progress display."),
         )
     ):
         with_view = option(with_view)
@@ -105,9 +105,8 @@ def report(outcome: Outcome, view: View = DEFAULT_VIEW) -> int:
             f"notion-leakguard: warning: {shown(skipped.display)}: {skipped.reason}; skipped",
             err=True,
         )
-    if not view.quiet:
-        for note in result.notes:
-            click.echo(f"notion-leakguard: note: {shown(note.text)}", err=True)
+    for note in result.notes:
+        click.echo(f"notion-leakguard: note: {shown(note.text)}", err=True)
     if result.unreadable:
         click.echo(f"notion-leakguard: warning: {incomplete_text(result)}", err=True)
     if view.output is None:
