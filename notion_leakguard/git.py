@@ -158,18 +158,26 @@ def staged_diff(cwd: str, *, patch: bool = True, leave_out: Sequence[str] = ()) 
 
 def object_sizes(cwd: str, oids: Sequence[str]) -> dict[str, int]:
     """Each object's size in bytes (objects the repository lacks are left out)."""
+    answers = _batch_check(cwd, oids, "%(objectsize)")
+    return {oid: int(answer) for oid, answer in answers.items() if answer is not None}
+
+
+def _batch_check(cwd: str, oids: Sequence[str], form: str) -> dict[str, str | None]:
+    """`git cat-file --batch-check=FORM` for each object (an id or a revision); None for one
+    the repository lacks. git answers one line per object, in order: FORM filled in, or
+    `<what was asked> missing` (or `ambiguous`)."""
     if not oids:
         return {}
     result = run(
-        ["cat-file", "--batch-check=%(objectsize)"],
+        ["cat-file", f"--batch-check={form}"],
         cwd=cwd,
         stdin="".join(f"{oid}\n" for oid in oids).encode(),
     )
-    sizes = {}
+    answers: dict[str, str | None] = {}
     for oid, line in zip(oids, result.stdout.decode(errors="replace").splitlines()):
-        if line.isdigit():
-            sizes[oid] = int(line)
-    return sizes
+        missing = line.endswith((" missing", " ambiguous"))
+        answers[oid] = None if missing else line
+    return answers
 
 
 def is_partial_clone(common_dir: str) -> bool:
@@ -309,20 +317,7 @@ def log_raw(cwd: str, selection: Sequence[str]) -> bytes:
 def object_types(cwd: str, oids: Sequence[str]) -> dict[str, str | None]:
     """Each object's type (`commit`, `tag`, ...), or None when this repository lacks it
     (`oids`: object ids or revisions)."""
-    if not oids:
-        return {}
-    result = run(
-        ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-        cwd=cwd,
-        stdin="".join(f"{oid}\n" for oid in oids).encode(),
-    )
-    types: dict[str, str | None] = {}
-    # One line per object asked about, in order: `<name> <type>`, or `<what was asked>
-    # missing` (or `ambiguous`).
-    for oid, line in zip(oids, result.stdout.decode(errors="replace").splitlines()):
-        kind = line.rpartition(" ")[2]
-        types[oid] = None if kind in ("missing", "ambiguous") else kind
-    return types
+    return _batch_check(cwd, oids, "%(objecttype)")
 
 
 def file_at(cwd: str, commit: str, path: str) -> bytes | None:
