@@ -1,4 +1,5 @@
-"""The only module that runs git. Machine-readable output only (-z), user config neutralised."""
+"""Reading git objects and history: one `git cat-file --batch` for many objects, the log
+of a range, tags, trees, and what a partial clone or git-lfs keep elsewhere."""
 
 from __future__ import annotations
 
@@ -6,154 +7,10 @@ import os
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
-from typing import IO, NamedTuple
+from typing import IO
 
 from notion_leakguard.errors import LeakguardError
-
-# Options that make output independent of the user's configuration.
-_NEUTRAL = (
-    *("-c", "core.quotepath=false", "-c", "color.ui=false", "-c", "log.showSignature=false"),
-)
-# Environment variables that would change diff output (GIT_DIFF_OPTS even beats -U0) or
-# how pathspecs match.
-_USER_SETTINGS = (
-    *("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF", "GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS"),
-    *("GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"),
-)
-
-
-def run(
-    args: Sequence[str], *, cwd: str, check: bool = True, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
-    try:
-        result = subprocess.run(
-            ["git", *_NEUTRAL, *args],
-            cwd=cwd,
-            env=_environment(),
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise LeakguardError("git is not installed or not on PATH") from None
-    except OSError as error:
-        raise LeakguardError(f"could not run git: {error.strerror}") from None
-    if check and result.returncode != 0:
-        raise LeakguardError(f"git {args[0]} failed: {_stderr(result)}")
-    return result
-
-
-class ListedFile(NamedTuple):
-    path: str  # relative to the directory git listed
-    tracked: bool  # in the index (committed or staged), as opposed to untracked
-
-
-def listed_files(directory: str, pathspecs: Sequence[str] = ()) -> list[ListedFile]:
-    """Files below `directory` (matching `pathspecs`, if given) that git does not ignore:
-    tracked and untracked ones. Directories git ignores wholesale are not even read."""
-    out = run(
-        ["ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", *pathspecs],
-        cwd=directory,
-    ).stdout
-    listed: dict[str, bool] = {}
-    for record in out.split(b"\0"):
-        if record:
-            tag, name = record[:1], os.fsdecode(record[2:])
-            listed[name] = listed.get(name, False) or tag != b"?"
-    return [ListedFile(name, tracked) for name, tracked in listed.items()]
-
-
-def ignored(paths: Sequence[str], *, cwd: str) -> set[str]:
-    """Those of `paths` that an ignore rule covers, whether or not git tracks them."""
-    if not paths:
-        return set()
-    result = run(
-        ["check-ignore", "--no-index", "--stdin", "-z"],
-        cwd=cwd,
-        check=False,
-        stdin=b"".join(os.fsencode(p) + b"\0" for p in paths),
-    )
-    if result.returncode not in (0, 1):  # 1: none of them is ignored
-        raise LeakguardError(f"git check-ignore failed: {_stderr(result)}")
-    return {os.fsdecode(name) for name in result.stdout.split(b"\0") if name}
-
-
-def deciding_rules(paths: Sequence[str], *, cwd: str) -> dict[str, str]:
-    """For each of `paths` that an ignore or negation rule decides: `source:line:pattern`."""
-    if not paths:
-        return {}
-    result = run(
-        ["check-ignore", "-v", "-n", "--no-index", "--stdin", "-z"],
-        cwd=cwd,
-        check=False,
-        stdin=b"".join(os.fsencode(p) + b"\0" for p in paths),
-    )
-    fields = [os.fsdecode(field) for field in result.stdout.split(b"\0")]
-    rules = {}
-    for source, line, pattern, path in zip(*[iter(fields)] * 4):
-        if source:
-            rules[path] = f"{source}:{line}:{pattern}"
-    return rules
-
-
-def top_level(cwd: str) -> str:
-    """The root of the work tree holding `cwd`; LeakguardError when there is none (with
-    git's own words when it refuses the repository, e.g. for safe.directory)."""
-    result = run(["rev-parse", "--show-toplevel"], cwd=cwd, check=False)
-    root = os.fsdecode(result.stdout.rstrip(b"\n"))
-    if result.returncode == 0 and root:
-        return root
-    message = _stderr(result)
-    if "safe.directory" in message or "dubious ownership" in message:
-        raise LeakguardError(message)
-    raise LeakguardError("not inside a git work tree")
-
-
-def top_level_or_bare(cwd: str) -> None:
-    """LeakguardError unless `cwd` is inside a repository, bare or not."""
-    if run(["rev-parse", "--git-dir"], cwd=cwd, check=False).returncode:
-        run(["--version"], cwd=cwd)  # the clearer error when git itself is missing
-        raise LeakguardError("not inside a git repository")
-
-
-def git_dir(cwd: str) -> str:
-    """The repository's git directory (a worktree's own), absolute."""
-    return os.fsdecode(run(["rev-parse", "--absolute-git-dir"], cwd=cwd).stdout.rstrip(b"\n"))
-
-
-def hooks_dir(cwd: str) -> str:
-    """Where git looks for hooks, honouring core.hooksPath."""
-    out = run(["rev-parse", "--git-path", "hooks"], cwd=cwd).stdout
-    return os.path.join(cwd, os.fsdecode(out.rstrip(b"\n")))
-
-
-# `git diff --cached` with every option that user configuration could change pinned:
-# diff drivers and textconv, colour, prefixes, context, rename detection, order file,
-# diff.relative, blank-line suppression. Binary files are diffed as text, so their added
-# bytes are scanned too.
-_STAGED_DIFF = (
-    *("-c", "diff.suppressBlankEmpty=false", "diff", "--cached", "--raw", "-z"),
-    *("--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-color", "--text", "--find-renames"),
-    *("--no-relative", "-O/dev/null", "--src-prefix=a/", "--dst-prefix=b/"),
-    "--ignore-submodules=none",
-)
-_PATCH = ("--patch", "--unified=1", "--inter-hunk-context=0")  # -U alone implies a patch
-
-
-def staged_diff(cwd: str, *, patch: bool = True, leave_out: Sequence[str] = ()) -> bytes:
-    """The staged changes as `--raw` records, then (with `patch`) a patch of the added lines
-    with one line of context (where an allow-next-line marker may stand), without the paths
-    in `leave_out`. `git diff --cached` needs no HEAD, so this works before the first
-    commit."""
-    args = [*_STAGED_DIFF, *(_PATCH if patch else ())]
-    if leave_out:
-        args += ["--", *(f":(top,exclude,literal){path}" for path in leave_out)]
-    result = run(args, cwd=cwd, check=False)
-    if result.returncode != 0:
-        raise LeakguardError(f"git diff --cached failed: {_stderr(result)}")
-    return result.stdout
+from notion_leakguard.git import _NEUTRAL, _environment, run
 
 
 def object_sizes(cwd: str, oids: Sequence[str]) -> dict[str, int]:
@@ -229,13 +86,6 @@ def lfs_store(cwd: str) -> str:
     """Where git-lfs keeps this repository's objects (`.git/lfs/objects`)."""
     common = os.fsdecode(run(["rev-parse", "--git-common-dir"], cwd=cwd).stdout.rstrip(b"\n"))
     return os.path.join(cwd, common, "lfs", "objects")
-
-
-def _environment() -> dict[str, str]:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    for name in _USER_SETTINGS:
-        env.pop(name, None)
-    return env
 
 
 _CHUNK = 1 << 20
@@ -390,7 +240,3 @@ def head_blobs(cwd: str) -> set[str]:
         if len(parts) == 3 and parts[1] == b"blob":
             blobs.add(parts[2].decode())
     return blobs
-
-
-def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
-    return result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"
