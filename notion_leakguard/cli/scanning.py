@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from notion_leakguard.advice import SCAN_ADVICE
 from notion_leakguard.baseline import DEFAULT_PATH as DEFAULT_BASELINE
 from notion_leakguard.cli.options import (
     EXIT_CLEAN,
@@ -17,7 +18,6 @@ from notion_leakguard.cli.options import (
     suppression_options,
 )
 from notion_leakguard.commands import Outcome
-from notion_leakguard.reporters import SCAN_ADVICE
 
 
 @click.command()

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from notion_leakguard import cievent, config, git
+from notion_leakguard.advice import PUSH_ADVICE
 from notion_leakguard.commands import Outcome, acknowledged
 from notion_leakguard.commands.push import scan_plan
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import ScanResult
-from notion_leakguard.reporters import PUSH_ADVICE
 from notion_leakguard.sources import history
 
 SHALLOW_FIX = (

@@ -8,9 +8,9 @@ import re
 from collections.abc import Sequence
 
 from notion_leakguard import config, envfiles, git, pipeline
+from notion_leakguard.advice import MESSAGE_ADVICE, STAGED_ADVICE
 from notion_leakguard.commands import Outcome, acknowledged
 from notion_leakguard.errors import LeakguardError, file_errors
-from notion_leakguard.reporters import MESSAGE_ADVICE, STAGED_ADVICE
 from notion_leakguard.sources import COMMIT_MESSAGE, Fragment, files
 
 # What git passes a commit-msg hook (and pre-commit passes on): a file in the git directory.

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 
 from notion_leakguard import baseline as baselines
 from notion_leakguard import config, git, pipeline, suppress
+from notion_leakguard.advice import PUSH_ADVICE, RECEIVE_ADVICE
 from notion_leakguard.commands import Outcome, acknowledged
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Note, ScanResult, merge
-from notion_leakguard.reporters import PUSH_ADVICE, RECEIVE_ADVICE
 from notion_leakguard.sources import history, pushed
 
 

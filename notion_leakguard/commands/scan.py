@@ -7,10 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from notion_leakguard import config, envfiles, git, pipeline
+from notion_leakguard.advice import HISTORY_ADVICE, SCAN_ADVICE, STAGED_ADVICE
 from notion_leakguard.commands import Outcome, acknowledged
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Note, ScanResult, merge
-from notion_leakguard.reporters import HISTORY_ADVICE, SCAN_ADVICE, STAGED_ADVICE
 from notion_leakguard.sources import files, staged
 
 Progress = Callable[[int, int, int], None]  # blobs done, blobs in all, bytes read
