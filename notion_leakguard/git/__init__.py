@@ -136,22 +136,21 @@ def hooks_dir(cwd: str) -> str:
 # bytes are scanned too.
 _STAGED_DIFF = (
     *("-c", "diff.suppressBlankEmpty=false", "diff", "--cached", "--raw", "-z"),
-    *("--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-color", "--text", "--find-renames"),
+    *("--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-color", "--find-renames"),
     *("--no-relative", "-O/dev/null", "--src-prefix=a/", "--dst-prefix=b/"),
     "--ignore-submodules=none",
 )
 _PATCH = ("--patch", "--unified=1", "--inter-hunk-context=0")  # -U alone implies a patch
 
 
-def staged_diff(cwd: str, *, patch: bool = True, leave_out: Sequence[str] = ()) -> bytes:
-    """The staged changes as `--raw` records, then (with `patch`) a patch of the added lines
-    with one line of context (where an allow-next-line marker may stand), without the paths
-    in `leave_out`. `git diff --cached` needs no HEAD, so this works before the first
-    commit."""
-    args = [*_STAGED_DIFF, *(_PATCH if patch else ())]
-    if leave_out:
-        args += ["--", *(f":(top,exclude,literal){path}" for path in leave_out)]
-    result = run(args, cwd=cwd, check=False)
+def staged_diff(cwd: str, *, binary_over: int = 4 << 20) -> bytes:
+    """The staged changes as `--raw` records, then a patch of the added lines with one line
+    of context (where an allow-next-line marker may stand). Files git takes for binary, and
+    files over `binary_over` bytes, get "Binary files ... differ" instead of lines, so the
+    output stays small whatever is staged. `git diff --cached` needs no HEAD, so this works
+    before the first commit."""
+    threshold = ("-c", f"core.bigFileThreshold={binary_over}")
+    result = run([*threshold, *_STAGED_DIFF, *_PATCH], cwd=cwd, check=False)
     if result.returncode != 0:
         raise LeakguardError(f"git diff --cached failed: {_stderr(result)}")
     return result.stdout
@@ -178,7 +177,6 @@ from notion_leakguard.git.objects import (  # noqa: E402
     is_partial_clone,
     lfs_store,
     log_raw,
-    object_sizes,
     object_types,
     shallow_commits,
     tag_target,
@@ -200,7 +198,6 @@ __all__ = [
     "lfs_store",
     "listed_files",
     "log_raw",
-    "object_sizes",
     "object_types",
     "run",
     "shallow_commits",

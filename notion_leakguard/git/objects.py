@@ -13,12 +13,6 @@ from notion_leakguard.errors import LeakguardError
 from notion_leakguard.git import _NEUTRAL, _environment, run
 
 
-def object_sizes(cwd: str, oids: Sequence[str]) -> dict[str, int]:
-    """Each object's size in bytes (objects the repository lacks are left out)."""
-    answers = _batch_check(cwd, oids, "%(objectsize)")
-    return {oid: int(answer) for oid, answer in answers.items() if answer is not None}
-
-
 def _batch_check(cwd: str, oids: Sequence[str], form: str) -> dict[str, str | None]:
     """`git cat-file --batch-check=FORM` for each object (an id or a revision); None for one
     the repository lacks. git answers one line per object, in order: FORM filled in, or

@@ -51,19 +51,7 @@ class _Entry(NamedTuple):
 
 
 def staged_changes(cwd: str) -> StagedChanges:
-    entries = _entries(git.staged_diff(cwd, patch=False))
-    files = [e for e in entries if e.status not in ("D", "U") and not e.submodule]
-    sizes = git.object_sizes(cwd, [e.new for e in files])
-    big = [e for e in files if sizes.get(e.new, 0) > PATCH_LIMIT]
-    patched = parse(git.staged_diff(cwd, leave_out=[e.path for e in big]))
-    odd = {c.path for c in patched.chunks if _not_lines(c.content)}
-    whole = [
-        Whole(e.path, e.new, e.old if e.old.strip("0") else None)
-        for e in files
-        if e in big or e.path in odd
-    ]
-    chunks = tuple(c for c in patched.chunks if c.path not in odd)
-    return StagedChanges(chunks, tuple(e.path for e in files), tuple(whole))
+    return parse(git.staged_diff(cwd, binary_over=PATCH_LIMIT))
 
 
 def previous(cwd: str, whole: Sequence[Whole]) -> Iterator[Fragment | Note]:
@@ -94,13 +82,6 @@ def _not_lines(data: object) -> bool:
     return isinstance(data, bytes) and (b"\0" in data or lfs.SPEC in data)
 
 
-def _entries(output: bytes) -> list[_Entry]:
-    try:
-        return _raw_entries(output)[0]
-    except (ValueError, IndexError, UnicodeDecodeError):
-        raise LeakguardError("unexpected output from git diff --cached") from None
-
-
 def parse(output: bytes) -> StagedChanges:
     """Parse `git diff --cached --raw --patch -z` (see git.staged_diff)."""
     try:
@@ -114,15 +95,27 @@ def parse(output: bytes) -> StagedChanges:
             f"unexpected output from git diff: {len(sections)} patches for {expected} changes"
         )
     chunks: list[Fragment] = []
+    whole: list[Whole] = []
     index = 0
     for entry in entries:
         count = {"T": 2, "U": 0}.get(entry.status, 1)
-        if not entry.submodule:
-            for section in sections[index : index + count]:
-                chunks.extend(_added_chunks(entry.path, section))
+        mine = sections[index : index + count]
         index += count
+        if entry.submodule or entry.status in ("D", "U"):
+            continue
+        added = [chunk for section in mine for chunk in _added_chunks(entry.path, section)]
+        if any(map(_binary, mine)) or any(_not_lines(chunk.content) for chunk in added):
+            whole.append(Whole(entry.path, entry.new, entry.old if entry.old.strip("0") else None))
+        else:
+            chunks += added
     paths = tuple(e.path for e in entries if e.status not in ("D", "U") and not e.submodule)
-    return StagedChanges(tuple(chunks), paths)
+    return StagedChanges(tuple(chunks), paths, tuple(whole))
+
+
+def _binary(section: list[bytes]) -> bool:
+    """git's patch for a file it will not diff as text: binary data, or over the size
+    limit (see git.staged_diff)."""
+    return any(line.startswith(b"Binary files ") and line.endswith(b" differ") for line in section)
 
 
 def _raw_entries(output: bytes) -> tuple[list[_Entry], bytes]:
