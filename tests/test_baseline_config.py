@@ -1,5 +1,5 @@
 """Living with findings: baselines, configuration, inline markers, and suppression that is
-never silent. The installed console script in a subprocess, in real directories and repos."""
+never silent. The CLI in this process (`invoke`), in real directories and repos."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import tokens
-from tests.conftest import git, run_cli
+from tests.conftest import git, invoke
 
 API = "notion-api-token"
 LEGACY = "notion-legacy-token"
@@ -40,7 +40,7 @@ def at(text: str, path: str, tok: str, rule: str = API) -> tuple[str, str, int, 
 
 def scan_json(*args: str, cwd: Path) -> tuple[int, Found, Suppressed]:
     """Exit code, reported findings and suppressed findings of `scan ARGS --format json`."""
-    result = run_cli("scan", *args, "--format", "json", cwd=cwd)
+    result = invoke("scan", *args, "--format", "json", cwd=cwd)
     assert result.returncode in (0, 1), result.stderr
     assert "Traceback" not in result.stderr
     document = json.loads(result.stdout)
@@ -53,7 +53,7 @@ def scan_json(*args: str, cwd: Path) -> tuple[int, Found, Suppressed]:
 
 def fingerprints(cwd: Path, *args: str) -> dict[str, str]:
     """path -> fingerprint of the single finding in each file, from a JSON report."""
-    result = run_cli("scan", *args, "--no-suppress", "--format", "json", cwd=cwd)
+    result = invoke("scan", *args, "--no-suppress", "--format", "json", cwd=cwd)
     findings = json.loads(result.stdout)["findings"]
     assert len({f["path"] for f in findings}) == len(findings)
     return {f["path"]: f["fingerprint"] for f in findings}
@@ -91,10 +91,10 @@ def test_baseline_lifecycle(tmp_path: Path, rng: random.Random) -> None:
     write(tmp_path, "conf/settings.yaml", settings)
     prints = {
         (f["path"], f["fingerprint"])
-        for f in json.loads(run_cli("scan", "--format", "json", cwd=tmp_path).stdout)["findings"]
+        for f in json.loads(invoke("scan", "--format", "json", cwd=tmp_path).stdout)["findings"]
     }
 
-    created = run_cli("baseline", "create", cwd=tmp_path)
+    created = invoke("baseline", "create", cwd=tmp_path)
     assert (created.returncode, created.stdout) == (0, "")
     assert created.stderr == f"{BASELINE}: 3 entries\n"
     document = baseline_doc(tmp_path / BASELINE)
@@ -119,15 +119,15 @@ def test_baseline_lifecycle(tmp_path: Path, rng: random.Random) -> None:
 
     # the same findings always give the same bytes
     first = (tmp_path / BASELINE).read_bytes()
-    ok(run_cli("baseline", "create", cwd=tmp_path))
+    ok(invoke("baseline", "create", cwd=tmp_path))
     assert (tmp_path / BASELINE).read_bytes() == first
     for _ in range(2):
-        updated = run_cli("baseline", "update", cwd=tmp_path)
+        updated = invoke("baseline", "update", cwd=tmp_path)
         assert updated.returncode == 0 and updated.stderr == f"{BASELINE}: 3 entries (was 3)\n"
         assert (tmp_path / BASELINE).read_bytes() == first
 
     # acknowledged: exit 0, and the summary says what was suppressed
-    result = run_cli("scan", "--baseline", BASELINE, cwd=tmp_path)
+    result = invoke("scan", "--baseline", BASELINE, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (
         0,
         "No Notion credentials found (3 suppressed: 3 by the baseline; "
@@ -146,7 +146,7 @@ def test_baseline_lifecycle(tmp_path: Path, rng: random.Random) -> None:
     code, found, suppressed = scan_json("--baseline", BASELINE, cwd=tmp_path)
     assert (code, found) == (0, set())
     assert (*at(app, "src/app.py", api), "baseline") in suppressed
-    ok(run_cli("baseline", "update", cwd=tmp_path))
+    ok(invoke("baseline", "update", cwd=tmp_path))
     assert (tmp_path / BASELINE).read_bytes() == first
 
     # a new token fails, and only that one is reported
@@ -156,7 +156,7 @@ def test_baseline_lifecycle(tmp_path: Path, rng: random.Random) -> None:
     code, found, suppressed = scan_json("--baseline", BASELINE, cwd=tmp_path)
     assert (code, found) == (1, {at(app, "src/app.py", new)})
     assert len(suppressed) == 3
-    text = run_cli("scan", "--baseline", BASELINE, cwd=tmp_path)
+    text = invoke("scan", "--baseline", BASELINE, cwd=tmp_path)
     assert text.returncode == 1
     assert text.stdout.splitlines()[:2] == [
         f"src/app.py:{at(app, 'src/app.py', new)[2]}:10: {API} {tokens.preview(new)}",
@@ -174,7 +174,7 @@ def test_baseline_from_a_subdirectory_and_relative_paths(
     tok = tokens.api_token(rng)
     write(tmp_path, "pkg/sub/a.py", f"k = '{tok}'\n")
     (tmp_path / "meta").mkdir()
-    ok(run_cli("baseline", "create", "--output", "meta/base.json", cwd=tmp_path))
+    ok(invoke("baseline", "create", "--output", "meta/base.json", cwd=tmp_path))
     assert [e["path"] for e in entries(tmp_path / "meta/base.json")] == ["../pkg/sub/a.py"]
     # used from elsewhere: paths are relative to the baseline file, not to the cwd
     assert scan_json("--baseline", "../../meta/base.json", cwd=tmp_path / "pkg/sub")[0] == 0
@@ -185,7 +185,7 @@ def test_baseline_update_drops_adds_and_keeps_reasons(tmp_path: Path, rng: rando
     kept, removed, later = (tokens.api_token(rng) for _ in range(3))
     write(tmp_path, "a.py", f"A = '{kept}'\n")
     write(tmp_path, "b.py", f"B = '{removed}'\n")
-    ok(run_cli("baseline", "create", cwd=tmp_path))
+    ok(invoke("baseline", "create", cwd=tmp_path))
     document = baseline_doc(tmp_path / BASELINE)
     listed = document["entries"]
     assert isinstance(listed, list)
@@ -196,7 +196,7 @@ def test_baseline_update_drops_adds_and_keeps_reasons(tmp_path: Path, rng: rando
 
     write(tmp_path, "b.py", "B = os.environ['B']\n")
     write(tmp_path, "c.py", f"C = '{later}'\n")
-    result = run_cli("baseline", "update", cwd=tmp_path)
+    result = invoke("baseline", "update", cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, f"{BASELINE}: 1 entries (was 2)\n")
     after = entries(tmp_path / BASELINE)
     assert after == [
@@ -212,10 +212,10 @@ def test_baseline_update_drops_adds_and_keeps_reasons(tmp_path: Path, rng: rando
         {(API, "c.py", 1, tokens.preview(later))},
     )
     again = (tmp_path / BASELINE).read_bytes()
-    ok(run_cli("baseline", "update", cwd=tmp_path))
+    ok(invoke("baseline", "update", cwd=tmp_path))
     assert (tmp_path / BASELINE).read_bytes() == again
 
-    result = run_cli("baseline", "update", "--add-new", cwd=tmp_path)
+    result = invoke("baseline", "update", "--add-new", cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, f"{BASELINE}: 2 entries (was 1)\n")
     assert [(e["path"], e.get("reason")) for e in entries(tmp_path / BASELINE)] == [
         ("a.py", "revoked in 2023, kept in the history"),
@@ -231,9 +231,9 @@ def test_baseline_update_of_some_paths_keeps_entries_elsewhere(
     an entry for a file elsewhere, still there, is kept."""
     write(tmp_path, "a/x.py", f"X = '{tokens.api_token(rng)}'\n")
     write(tmp_path, "b/y.py", f"Y = '{tokens.api_token(rng)}'\n")
-    ok(run_cli("baseline", "create", cwd=tmp_path))
+    ok(invoke("baseline", "create", cwd=tmp_path))
     before = (tmp_path / BASELINE).read_bytes()
-    result = run_cli("baseline", "update", "a", cwd=tmp_path)
+    result = invoke("baseline", "update", "a", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [e["path"] for e in entries(tmp_path / BASELINE)] == ["a/x.py", "b/y.py"]
     assert (tmp_path / BASELINE).read_bytes() == before
@@ -242,10 +242,10 @@ def test_baseline_update_of_some_paths_keeps_entries_elsewhere(
 
 def test_baseline_create_twice_and_empty(tmp_path: Path) -> None:
     write(tmp_path, "a.py", "nothing = 1\n")
-    ok(run_cli("baseline", "create", cwd=tmp_path))
+    ok(invoke("baseline", "create", cwd=tmp_path))
     empty = (tmp_path / BASELINE).read_bytes()
     assert json.loads(empty) == {"tool": "notion-leakguard", "format": 1, "entries": []}
-    ok(run_cli("baseline", "create", cwd=tmp_path))
+    ok(invoke("baseline", "create", cwd=tmp_path))
     assert (tmp_path / BASELINE).read_bytes() == empty
     assert scan_json("--baseline", BASELINE, cwd=tmp_path) == (0, set(), set())
 
@@ -256,7 +256,7 @@ def test_git_mv_keeps_a_baselined_token_acknowledged(in_git_dir: Path, rng: rand
     write(in_git_dir, "old/config.py", text)
     git("add", "-A", cwd=in_git_dir)
     git("commit", "-q", "-m", "c", cwd=in_git_dir)
-    ok(run_cli("baseline", "create", cwd=in_git_dir))
+    ok(invoke("baseline", "create", cwd=in_git_dir))
     document = baseline_doc(in_git_dir / BASELINE)
     listed = entries(in_git_dir / BASELINE)
     listed[0]["reason"] = "test key"
@@ -271,7 +271,7 @@ def test_git_mv_keeps_a_baselined_token_acknowledged(in_git_dir: Path, rng: rand
     )
     # staged, the move is acknowledged too
     assert scan_json("--staged", "--baseline", BASELINE, cwd=in_git_dir)[:2] == (0, set())
-    ok(run_cli("baseline", "update", cwd=in_git_dir))
+    ok(invoke("baseline", "update", cwd=in_git_dir))
     assert entries(in_git_dir / BASELINE) == [
         {
             "rule": API,
@@ -286,7 +286,7 @@ def test_git_mv_keeps_a_baselined_token_acknowledged(in_git_dir: Path, rng: rand
 def test_a_copy_of_a_baselined_token_is_reported(in_git_dir: Path, rng: random.Random) -> None:
     tok = tokens.api_token(rng)
     write(in_git_dir, "a.py", f"KEY = '{tok}'\n")
-    ok(run_cli("baseline", "create", cwd=in_git_dir))
+    ok(invoke("baseline", "create", cwd=in_git_dir))
     copy = f"# copied\nKEY = '{tok}'\n"
     write(in_git_dir, "lib/b.py", copy)
     code, found, suppressed = scan_json("--baseline", BASELINE, cwd=in_git_dir)
@@ -299,7 +299,7 @@ def test_a_copy_of_a_baselined_token_is_reported(in_git_dir: Path, rng: random.R
         {at(copy, "lib/b.py", tok)},
     )
     # and update does not add it
-    ok(run_cli("baseline", "update", cwd=in_git_dir))
+    ok(invoke("baseline", "update", cwd=in_git_dir))
     assert [e["path"] for e in entries(in_git_dir / BASELINE)] == ["a.py"]
 
 
@@ -309,7 +309,7 @@ def test_baseline_from_the_configuration(in_git_dir: Path, rng: random.Random) -
     (in_git_dir / "security").mkdir()
     old_text = f"# settings\nKEY = '{old}'\n"
     write(in_git_dir, "src/app.py", old_text)
-    created = run_cli("baseline", "create", cwd=in_git_dir)
+    created = invoke("baseline", "create", cwd=in_git_dir)
     assert created.returncode == 0
     assert created.stderr.endswith("security/known.json: 1 entries\n"), created.stderr
     assert not (in_git_dir / BASELINE).exists()
@@ -340,18 +340,18 @@ def test_baseline_from_the_configuration(in_git_dir: Path, rng: random.Random) -
     )
 
     # the pre-commit entry: `notion-leakguard hook --` and the file names
-    hook = run_cli("hook", "--", "src/app.py", cwd=in_git_dir)
+    hook = invoke("hook", "--", "src/app.py", cwd=in_git_dir)
     assert (hook.returncode, hook.stdout.splitlines()[0]) == (
         0,
         "No Notion credentials found (1 suppressed: 1 by the baseline; --no-suppress shows them).",
     )
-    hook = run_cli("hook", "--", "src/app.py", "src/other.py", cwd=in_git_dir)
+    hook = invoke("hook", "--", "src/app.py", "src/other.py", cwd=in_git_dir)
     assert hook.returncode == 1
     assert hook_paths(hook.stdout) == {"src/other.py"}
     assert "(1 suppressed: 1 by the baseline;" in hook.stdout
 
     # --baseline on the command line overrides the configuration
-    ok(run_cli("baseline", "create", "--output", "empty.json", "security", cwd=in_git_dir))
+    ok(invoke("baseline", "create", "--output", "empty.json", "security", cwd=in_git_dir))
     assert entries(in_git_dir / "empty.json") == []
     code, found, suppressed = scan_json("--baseline", "empty.json", "src/app.py", cwd=in_git_dir)
     assert (code, found, suppressed) == (1, {at(old_text, "src/app.py", old)}, set())
@@ -393,16 +393,21 @@ def test_missing_or_invalid_baseline_exits_2(
     ]
     write(in_git_dir, OWN, 'baseline = "base.json"\n')
     for args in runs:
-        result = run_cli(*args, cwd=in_git_dir)
-        assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert "base.json" in result.stderr and message in result.stderr, (args, result.stderr)
+        result = invoke(*args, cwd=in_git_dir)
+        if content is None and args[0] != "baseline":
+            # configured but not written yet: a note, and the scan goes on (a.py: exit 1)
+            assert result.returncode == 1, (args, result.stdout, result.stderr)
+            assert "base.json does not exist yet" in result.stderr, (args, result.stderr)
+        else:
+            assert result.returncode == 2, (args, result.stdout, result.stderr)
+            assert "base.json" in result.stderr and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
     (in_git_dir / OWN).unlink()
     for args in (
         ("scan", "--baseline", "base.json"),
         ("baseline", "update", "--baseline", "base.json"),
     ):
-        result = run_cli(*args, cwd=in_git_dir)
+        result = invoke(*args, cwd=in_git_dir)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert "base.json" in result.stderr and "Traceback" not in result.stderr
 
@@ -424,7 +429,7 @@ def test_configuration_file_or_pyproject(in_git_dir: Path, rng: random.Random, w
     keep = tokens.api_token(rng)
     write(in_git_dir, "skip/a.py", f"k = '{tokens.api_token(rng)}'\n")
     write(in_git_dir, "keep.py", f"k = '{keep}'\n")
-    result = run_cli("scan", "--format", "json", cwd=in_git_dir)
+    result = invoke("scan", "--format", "json", cwd=in_git_dir)
     assert result.returncode == 1 and "note" not in result.stderr
     assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["keep.py"]
 
@@ -434,7 +439,7 @@ def test_own_file_wins_over_pyproject_and_says_so(in_git_dir: Path, rng: random.
     write(in_git_dir, "pyproject.toml", pyproject('exclude = ["b/**"]\nbaseline = "nope.json"\n'))
     write(in_git_dir, "a/x.py", f"k = '{tokens.api_token(rng)}'\n")
     write(in_git_dir, "b/y.py", f"k = '{tokens.api_token(rng)}'\n")
-    result = run_cli("scan", "--format", "json", cwd=in_git_dir)
+    result = invoke("scan", "--format", "json", cwd=in_git_dir)
     assert result.returncode == 1, result.stderr
     assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["b/y.py"]
     assert result.stderr == (
@@ -443,7 +448,7 @@ def test_own_file_wins_over_pyproject_and_says_so(in_git_dir: Path, rng: random.
     )
     # a pyproject.toml without the table is no reason for a note
     write(in_git_dir, "pyproject.toml", '[project]\nname = "x"\n')
-    result = run_cli("scan", "--format", "json", cwd=in_git_dir)
+    result = invoke("scan", "--format", "json", cwd=in_git_dir)
     assert (result.returncode, result.stderr) == (1, "")
 
 
@@ -572,7 +577,7 @@ def test_configuration_errors_exit_2_naming_file_and_key(
         (("check-env",), in_git_dir),
         (("baseline", "create", "--output", "/dev/null"), in_git_dir),
     ):
-        result = run_cli(*args, cwd=cwd)
+        result = invoke(*args, cwd=cwd)
         assert result.returncode == 2, (name, args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr
         assert [n for n in named if n not in result.stderr] == [], (args, result.stderr)
@@ -603,7 +608,7 @@ def test_exclude_globs(
     code, found, _ = scan_json(*everything, cwd=in_git_dir)
     assert (code, {f[1] for f in found}) == (1, set(kept))
     # named by pre-commit
-    hook = run_cli("hook", "--", *everything, cwd=in_git_dir)
+    hook = invoke("hook", "--", *everything, cwd=in_git_dir)
     assert (hook.returncode, hook_paths(hook.stdout)) == (1, set(kept)), hook.stderr
     # staged
     git("add", "-A", cwd=in_git_dir)
@@ -615,7 +620,7 @@ def test_exclude_globs(
     assert (code, {f[1] for f in found}) == (1, set(kept))
     # everything excluded: clean
     write(in_git_dir, OWN, f"exclude = [{json.dumps(pattern)}, {json.dumps(kept[0])}]\n")
-    hook = run_cli("hook", "--", *excluded, cwd=in_git_dir)
+    hook = invoke("hook", "--", *excluded, cwd=in_git_dir)
     assert hook.returncode == 0, hook.stdout
 
 
@@ -633,7 +638,7 @@ def test_allow_by_fingerprint_everywhere(in_git_dir: Path, rng: random.Random) -
     expected = {(*at(a_text, "a.py", tok), "config"), (*at(b_text, "b/b.py", tok), "config")}
     assert scan_json(cwd=in_git_dir) == (0, set(), expected)
     assert scan_json(cwd=in_git_dir / "b") == (0, set(), {(*at(b_text, "b.py", tok), "config")})
-    hook = run_cli("hook", "--", "a.py", "b/b.py", cwd=in_git_dir)
+    hook = invoke("hook", "--", "a.py", "b/b.py", cwd=in_git_dir)
     assert (hook.returncode, hook.stdout) == (
         0,
         "No Notion credentials found (2 suppressed: 2 by the configuration; "
@@ -642,7 +647,7 @@ def test_allow_by_fingerprint_everywhere(in_git_dir: Path, rng: random.Random) -
     git("add", "a.py", "b/b.py", cwd=in_git_dir)
     assert scan_json("--staged", cwd=in_git_dir) == (0, set(), expected)
     # a baseline does not record what the configuration allows
-    ok(run_cli("baseline", "create", cwd=in_git_dir))
+    ok(invoke("baseline", "create", cwd=in_git_dir))
     assert entries(in_git_dir / BASELINE) == []
     # another token is still reported
     c_text = f"K = '{other}'\n"
@@ -658,9 +663,9 @@ def test_allow_by_fingerprint_everywhere(in_git_dir: Path, rng: random.Random) -
 def test_extra_dotenv_patterns(in_git_dir: Path) -> None:
     write(in_git_dir, "config/secrets.properties", "notion.token=changeme\n")
     write(in_git_dir, "config/app.properties", "a=1\n")
-    assert run_cli("check-env", cwd=in_git_dir).returncode == 0
+    assert invoke("check-env", cwd=in_git_dir).returncode == 0
     write(in_git_dir, OWN, 'extra-dotenv-patterns = ["secrets.properties"]\n')
-    result = run_cli("check-env", "--format", "json", cwd=in_git_dir)
+    result = invoke("check-env", "--format", "json", cwd=in_git_dir)
     assert result.returncode == 1, result.stderr
     found = {(f["rule"], f["path"]) for f in json.loads(result.stdout)["findings"]}
     assert found == {(NOT_IGNORED, "config/secrets.properties")}
@@ -670,16 +675,16 @@ def test_extra_dotenv_patterns(in_git_dir: Path) -> None:
         {(NOT_IGNORED, "config/secrets.properties", 0, "")},
     )
     # from the subdirectory the path is relative to it
-    result = run_cli("check-env", "--format", "json", cwd=in_git_dir / "config")
+    result = invoke("check-env", "--format", "json", cwd=in_git_dir / "config")
     assert [(f["rule"], f["path"]) for f in json.loads(result.stdout)["findings"]] == [
         (NOT_IGNORED, "secrets.properties")
     ]
-    fixed = run_cli("check-env", "--fix", cwd=in_git_dir)
+    fixed = invoke("check-env", "--fix", cwd=in_git_dir)
     assert fixed.returncode == 1, fixed.stderr
     assert (in_git_dir / ".gitignore").read_text().splitlines()[-1] == "secrets.properties"
     assert git("check-ignore", "config/secrets.properties", cwd=in_git_dir).strip()
-    assert run_cli("check-env", cwd=in_git_dir).returncode == 0
-    assert run_cli("check-env", "--fix", cwd=in_git_dir).returncode == 0
+    assert invoke("check-env", cwd=in_git_dir).returncode == 0
+    assert invoke("check-env", "--fix", cwd=in_git_dir).returncode == 0
     assert scan_json(cwd=in_git_dir)[:2] == (0, set())
 
 
@@ -837,7 +842,7 @@ def three_ways(root: Path, rng: random.Random) -> dict[str, tuple[str, str, int,
         write(root, path, text)
     fingerprint = fingerprints(root, "b_config.py")["b_config.py"]
     write(root, OWN, f'[[allow]]\nfingerprint = "{fingerprint}"\nreason = "test"\n')
-    ok(run_cli("baseline", "create", cwd=root))
+    ok(invoke("baseline", "create", cwd=root))
     assert [e["path"] for e in entries(root / BASELINE)] == ["a_baseline.py"]
     return {
         "baseline": at(texts["a_baseline.py"], "a_baseline.py", by_baseline),
@@ -848,7 +853,7 @@ def three_ways(root: Path, rng: random.Random) -> dict[str, tuple[str, str, int,
 
 def test_suppression_is_never_silent(tmp_path: Path, rng: random.Random) -> None:
     acknowledged = three_ways(tmp_path, rng)
-    text = run_cli("scan", "--baseline", BASELINE, cwd=tmp_path)
+    text = invoke("scan", "--baseline", BASELINE, cwd=tmp_path)
     assert (text.returncode, text.stdout) == (
         0,
         "No Notion credentials found (3 suppressed: 1 by the baseline, 1 by the "
@@ -860,7 +865,7 @@ def test_suppression_is_never_silent(tmp_path: Path, rng: random.Random) -> None
         {(*finding, reason) for reason, finding in acknowledged.items()},
     )
     document = json.loads(
-        run_cli("scan", "--baseline", BASELINE, "--format", "json", cwd=tmp_path).stdout
+        invoke("scan", "--baseline", BASELINE, "--format", "json", cwd=tmp_path).stdout
     )
     assert [sorted(s) for s in document["suppressed"]] == [
         [
@@ -876,7 +881,7 @@ def test_suppression_is_never_silent(tmp_path: Path, rng: random.Random) -> None
         ]
     ] * 3
 
-    sarif = run_cli("scan", "--baseline", BASELINE, "--format", "sarif", cwd=tmp_path)
+    sarif = invoke("scan", "--baseline", BASELINE, "--format", "sarif", cwd=tmp_path)
     assert sarif.returncode == 0
     results = json.loads(sarif.stdout)["runs"][0]["results"]
     assert sorted(
@@ -892,7 +897,7 @@ def test_suppression_is_never_silent(tmp_path: Path, rng: random.Random) -> None
     ]
 
     for fmt in ("text", "json", "sarif"):
-        lifted = run_cli(
+        lifted = invoke(
             "scan", "--baseline", BASELINE, "--no-suppress", "--format", fmt, cwd=tmp_path
         )
         assert lifted.returncode == 1, fmt
@@ -901,10 +906,10 @@ def test_suppression_is_never_silent(tmp_path: Path, rng: random.Random) -> None
         set(acknowledged.values()),
         set(),
     )
-    lifted = run_cli("scan", "--baseline", BASELINE, "--no-suppress", cwd=tmp_path)
+    lifted = invoke("scan", "--baseline", BASELINE, "--no-suppress", cwd=tmp_path)
     assert "3 Notion credentials found in 3 files.\n" in lifted.stdout
     assert "suppressed" not in lifted.stdout
-    sarif = run_cli(
+    sarif = invoke(
         "scan", "--baseline", BASELINE, "--no-suppress", "--format", "sarif", cwd=tmp_path
     )
     assert [r.get("suppressions") for r in json.loads(sarif.stdout)["runs"][0]["results"]] == [
@@ -916,39 +921,41 @@ def test_summary_counts_with_a_new_finding(tmp_path: Path, rng: random.Random) -
     acknowledged = three_ways(tmp_path, rng)
     new = tokens.legacy_token(rng)
     write(tmp_path, "d_new.py", f"K = '{new}'\n")
-    result = run_cli("scan", "--baseline", BASELINE, cwd=tmp_path)
+    result = invoke("scan", "--baseline", BASELINE, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines()[:2] == [
         f"d_new.py:1:6: {LEGACY} {tokens.preview(new)}",
         "1 Notion credential found in 1 file (3 suppressed: 1 by the baseline, 1 by the "
         "configuration, 1 by inline markers; --no-suppress shows them).",
     ]
-    # without the baseline, its finding is reported and the others stay counted
-    result = run_cli("scan", cwd=tmp_path)
+    # without the baseline (moved from the default place, where every command would find
+    # it), its finding is reported and the others stay counted
+    (tmp_path / BASELINE).rename(tmp_path / "elsewhere.json")
+    result = invoke("scan", cwd=tmp_path)
     assert result.stdout.splitlines()[2] == (
         "2 Notion credentials found in 2 files (2 suppressed: 1 by the configuration, "
         "1 by inline markers; --no-suppress shows them)."
     )
     assert acknowledged["baseline"][1] in result.stdout
     # the hook and scan --staged count them too
-    hook = run_cli("hook", "--", "a_baseline.py", "b_config.py", "c_inline.py", cwd=tmp_path)
-    assert hook.returncode == 1  # no baseline configured for the hook: a_baseline.py reported
+    hook = invoke("hook", "--", "a_baseline.py", "b_config.py", "c_inline.py", cwd=tmp_path)
+    assert hook.returncode == 1  # no baseline: a_baseline.py reported
     assert hook_paths(hook.stdout) == {"a_baseline.py"}
     assert "(2 suppressed: 1 by the configuration, 1 by inline markers;" in hook.stdout
 
 
 def test_check_env_uses_the_configured_baseline(in_git_dir: Path) -> None:
     write(in_git_dir, ".env", "NOTION_TOKEN=\n")
-    assert run_cli("check-env", cwd=in_git_dir).returncode == 1
+    assert invoke("check-env", cwd=in_git_dir).returncode == 1
     write(in_git_dir, OWN, 'baseline = "known.json"\n')
-    ok(run_cli("baseline", "create", cwd=in_git_dir))
+    ok(invoke("baseline", "create", cwd=in_git_dir))
     assert [(e["rule"], e["path"]) for e in entries(in_git_dir / "known.json")] == [
         (NOT_IGNORED, ".env")
     ]
-    result = run_cli("check-env", cwd=in_git_dir)
+    result = invoke("check-env", cwd=in_git_dir)
     assert (result.returncode, result.stdout) == (
         0,
-        "No Notion credentials found (1 suppressed: 1 by the baseline; "
-        "--no-suppress shows them).\n",
+        "No dotenv file is tracked by git or left outside .gitignore (1 suppressed: 1 by the "
+        "baseline; --no-suppress shows them).\n",
     )
     assert scan_json(cwd=in_git_dir)[:2] == (0, set())

@@ -19,7 +19,7 @@ from notion_leakguard.cievent import Event, detect
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.github import SummaryRow, annotation, step_summary
 from tests import tokens
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, isolated_git_env
 
 CI = FIXTURES / "ci"
 ZERO = "0" * 40
@@ -57,16 +57,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     """main M1-M2-M3; feature F1-F2 forked at M2; rewritten force-pushed from X (on M2) to G1
     (on M3); Q merges feature into main on the merge queue's branch."""
     root = tmp_path_factory.mktemp("ci-history")
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(root),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_AUTHOR_NAME": "Test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "Test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
+    env = {"PATH": os.environ["PATH"], **isolated_git_env(root)}
     origin, work, clone = root / "origin.git", root / "work", root / "clone"
     _git("init", "-q", "--bare", "-b", "main", str(origin), cwd=root, env=env)
     _git("init", "-q", "-b", "main", str(work), cwd=root, env=env)

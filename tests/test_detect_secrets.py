@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests import tokens
-from tests.conftest import git, run_cli
+from tests.conftest import git, invoke, run_cli
+from tests.helpers.background import Prepared
 from tests.test_precommit import (
     _DROPPED,
     Target,
@@ -95,7 +96,7 @@ def write(repo: Path, name: str, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory: pytest.TempPathFactory) -> str:
-    result = run_cli("detect-secrets-plugin", cwd=tmp_path_factory.mktemp("cwd"))
+    result = invoke("detect-secrets-plugin", cwd=tmp_path_factory.mktemp("cwd"))
     assert result.returncode == 0, result.stderr
     path = result.stdout.strip()
     assert Path(path).is_absolute() and Path(path).is_file()
@@ -265,6 +266,7 @@ def test_audit_report_lists_our_type_with_previews_only(
     planted = plant(in_git_dir, rng)
     (in_git_dir / BASELINE).write_text(ds("scan", "--plugin", plugin, cwd=in_git_dir).stdout)
 
+    # detect-secrets keeps global state (its settings, loaded plugins): its own process
     result = run_cli("detect-secrets-audit", "--report", BASELINE, cwd=in_git_dir)
 
     assert result.returncode == 0, result.stderr
@@ -298,7 +300,7 @@ def test_shim_defines_exactly_our_detector(in_git_dir: Path) -> None:
 
     from notion_leakguard.detect_secrets_plugin import NotionTokenDetector
 
-    result = run_cli("detect-secrets-plugin", "--shim", SHIM, cwd=in_git_dir)
+    result = invoke("detect-secrets-plugin", "--shim", SHIM, cwd=in_git_dir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == SHIM
 
@@ -385,12 +387,12 @@ def _portable_repo(repo: Path, rng: random.Random) -> tuple[str, str]:
     tok = tokens.api_token(rng)
     text = f"import os\n\nNOTION_TOKEN={tok}\n"
     write(repo, "app.py", text)
-    made = run_cli("detect-secrets-plugin", "--shim", SHIM, cwd=repo)
+    made = invoke("detect-secrets-plugin", "--shim", SHIM, cwd=repo)
     assert made.returncode == 0, made.stderr
     git("add", "-A", cwd=repo)
     (repo / BASELINE).write_text(ds("scan", "--plugin", SHIM, cwd=repo).stdout)
 
-    pointed = run_cli("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=repo)
+    pointed = invoke("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=repo)
 
     assert pointed.returncode == 0, pointed.stderr
     assert pointed.stdout.strip() == SHIM
@@ -405,7 +407,7 @@ def test_portable_baseline_survives_a_rewrite_by_the_hook(
 ) -> None:
     tok, text = _portable_repo(in_git_dir, rng)
     # pointing again changes nothing
-    again = run_cli("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir)
+    again = invoke("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir)
     assert again.returncode == 0 and "plugin path set" not in again.stderr, again.stderr
     assert ds("hook", "--baseline", BASELINE, "app.py", cwd=in_git_dir).returncode == 0
 
@@ -460,17 +462,23 @@ def _ds_config(snapshot: Path) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def ds_precommit(tmp_path_factory: pytest.TempPathFactory) -> DetectSecretsEnv:
+def build_ds_precommit(root: Path) -> DetectSecretsEnv:
     """Like tests/test_precommit.py's hook_repo: a snapshot of the working copy (uncommitted
     edits included) and a hook environment built once."""
-    root = tmp_path_factory.mktemp("ds-precommit")
     env = isolated_env(root)
     snapshot = snapshot_working_copy(root, env)
     assert (snapshot / "notion_leakguard" / "detect_secrets_plugin.py").is_file()
 
     install_hooks(root, env, _ds_config(snapshot))
     return DetectSecretsEnv(snapshot, root / "cache")
+
+
+DS_PRECOMMIT = Prepared("ds-precommit", build_ds_precommit)  # started as the session begins
+
+
+@pytest.fixture(scope="module")
+def ds_precommit(tmp_path_factory: pytest.TempPathFactory) -> DetectSecretsEnv:
+    return DS_PRECOMMIT.get(tmp_path_factory)
 
 
 @pytest.fixture
@@ -581,7 +589,7 @@ def test_plugin_command_without_detect_secrets_still_prints_the_path(tmp_path: P
 def test_baseline_without_shim_is_a_usage_error(in_git_dir: Path) -> None:
     (in_git_dir / BASELINE).write_text("{}\n")
 
-    result = run_cli("detect-secrets-plugin", "--baseline", BASELINE, cwd=in_git_dir)
+    result = invoke("detect-secrets-plugin", "--baseline", BASELINE, cwd=in_git_dir)
 
     assert result.returncode == 2
     assert "--baseline needs --shim" in result.stderr
@@ -593,9 +601,7 @@ def test_baseline_without_our_plugin_is_refused(in_git_dir: Path) -> None:
     (in_git_dir / BASELINE).write_text(ds("scan", cwd=in_git_dir).stdout)
     before = (in_git_dir / BASELINE).read_text()
 
-    result = run_cli(
-        "detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir
-    )
+    result = invoke("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir)
 
     assert result.returncode == 2
     assert "does not use the NotionTokenDetector plugin" in result.stderr
@@ -607,9 +613,7 @@ def test_baseline_without_our_plugin_is_refused(in_git_dir: Path) -> None:
 def test_a_file_that_is_not_a_baseline_is_refused(in_git_dir: Path) -> None:
     (in_git_dir / BASELINE).write_text("not json\n")
 
-    result = run_cli(
-        "detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir
-    )
+    result = invoke("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir)
 
     assert result.returncode == 2
     assert "is not a detect-secrets baseline" in result.stderr

@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, invoke
 
 FULL_FORMAT = re.compile(
     r"(?<![A-Za-z0-9])(ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})(?![A-Za-z0-9])"
@@ -14,7 +14,7 @@ FULL_FORMAT = re.compile(
 
 
 def test_scanning_this_repository_finds_nothing() -> None:
-    result = run_cli("scan", "--format", "json", cwd=REPO)
+    result = invoke("scan", "--format", "json", cwd=REPO)
     assert result.returncode == 0, result.stdout
     assert json.loads(result.stdout)["findings"] == []
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import tokens
-from tests.conftest import git, run_cli
+from tests.conftest import git, invoke
 
 NI, TR = "env-file-not-ignored", "env-file-tracked"
 TEMPLATE_WORDS = ("example", "sample", "template", "dist", "defaults")
@@ -107,7 +107,7 @@ def findings(result: subprocess.CompletedProcess[str]) -> Pairs:
 
 
 def check_env(repo: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = run_cli("check-env", *args, cwd=cwd or repo)
+    result = invoke("check-env", *args, cwd=cwd or repo)
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -529,7 +529,7 @@ def test_check_env_outside_a_repository(
     tmp_path: Path, outside: dict[str, str], args: list[str]
 ) -> None:
     (tmp_path / ".env").write_text("K=\n")
-    result = run_cli("check-env", *args, cwd=tmp_path, env=outside)
+    result = invoke("check-env", *args, cwd=tmp_path, env=outside)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "git" in result.stderr and (
@@ -546,7 +546,7 @@ def test_scan_outside_a_repository_notes_once(
     write(tmp_path, ".env", f"NOTION_TOKEN={tok}\n")
     write(tmp_path, "a/.env.local")
     write(tmp_path, "a/prod.env")
-    result = run_cli("scan", "--format", "json", cwd=tmp_path, env=outside)
+    result = invoke("scan", "--format", "json", cwd=tmp_path, env=outside)
     assert result.returncode == 1, result.stderr
     assert {(f["rule"], f["path"]) for f in json.loads(result.stdout)["findings"]} == {
         ("notion-api-token", ".env")
@@ -556,13 +556,13 @@ def test_scan_outside_a_repository_notes_once(
     assert tok not in result.stdout + result.stderr
     # no token: exit 0, still one note
     (tmp_path / ".env").write_text("NOTION_TOKEN=\n")
-    clean = run_cli("scan", cwd=tmp_path, env=outside)
+    clean = invoke("scan", cwd=tmp_path, env=outside)
     assert clean.returncode == 0
     assert len([line for line in clean.stderr.splitlines() if "note" in line]) == 1
     # no dotenv file: no note
     for name in (".env", "a/.env.local", "a/prod.env"):
         (tmp_path / name).unlink()
-    assert run_cli("scan", cwd=tmp_path, env=outside).stderr == ""
+    assert invoke("scan", cwd=tmp_path, env=outside).stderr == ""
 
 
 # -- scan inside a repository ----------------------------------------------------------------
@@ -575,11 +575,11 @@ def scanned(result: subprocess.CompletedProcess[str]) -> set[tuple[str, str, int
 def test_scan_reports_token_and_exposed_dotenv(in_git_dir: Path, rng: random.Random) -> None:
     tok = tokens.legacy_token(rng)
     write(in_git_dir, ".env", f"# keys\nNOTION_TOKEN={tok}\n")
-    result = run_cli("scan", "--format", "json", cwd=in_git_dir)
+    result = invoke("scan", "--format", "json", cwd=in_git_dir)
     assert result.returncode == 1
     assert scanned(result) == {("notion-legacy-token", ".env", 2), (NI, ".env", 0)}
     assert tok not in result.stdout + result.stderr
-    text = run_cli("scan", cwd=in_git_dir)
+    text = invoke("scan", cwd=in_git_dir)
     assert "1 Notion credential found in 1 file" in text.stdout
     assert "1 dotenv file not kept out of git" in text.stdout
 
@@ -590,7 +590,7 @@ def test_scan_skips_token_in_ignored_untracked_dotenv(in_git_dir: Path, rng: ran
     write(in_git_dir, "svc/prod.env", f"NOTION_TOKEN={tokens.api_token(rng)}\n")
     write(in_git_dir, "svc/app.py", "import os\n")
     for cwd, args in ((in_git_dir, []), (in_git_dir, ["svc"]), (in_git_dir / "svc", [])):
-        result = run_cli("scan", *args, "--format", "json", cwd=cwd)
+        result = invoke("scan", *args, "--format", "json", cwd=cwd)
         assert (result.returncode, json.loads(result.stdout)["findings"]) == (0, []), cwd
 
 
@@ -601,7 +601,7 @@ def test_scan_reports_tracked_ignored_dotenv_and_its_token(
     write(in_git_dir, ".gitignore", ".env\n")
     write(in_git_dir, ".env", f"NOTION_TOKEN={tok}\n")
     commit(in_git_dir, ".gitignore", ".env", force=True)
-    result = run_cli("scan", "--format", "json", cwd=in_git_dir)
+    result = invoke("scan", "--format", "json", cwd=in_git_dir)
     assert result.returncode == 1
     assert scanned(result) == {("notion-api-token", ".env", 1), (TR, ".env", 0)}
 
@@ -610,7 +610,7 @@ def test_scan_of_a_subdirectory(in_git_dir: Path, rng: random.Random) -> None:
     write(in_git_dir, "svc/.env.production", f"K={tokens.api_token(rng)}\n")
     write(in_git_dir, "svc/.env.example", f"K={tokens.api_token(rng)}\n")  # a real token
     write(in_git_dir, "other/.env")
-    result = run_cli("scan", "svc", "--format", "json", cwd=in_git_dir)
+    result = invoke("scan", "svc", "--format", "json", cwd=in_git_dir)
     assert result.returncode == 1
     assert scanned(result) == {
         ("notion-api-token", "svc/.env.production", 1),
@@ -622,5 +622,5 @@ def test_scan_of_a_subdirectory(in_git_dir: Path, rng: random.Random) -> None:
 def test_scan_does_not_report_a_virtualenv_or_ignored_node_modules(in_git_dir: Path) -> None:
     _virtualenv(in_git_dir)
     _ignored_node_modules(in_git_dir)
-    result = run_cli("scan", "--format", "json", cwd=in_git_dir)
+    result = invoke("scan", "--format", "json", cwd=in_git_dir)
     assert (result.returncode, json.loads(result.stdout)["findings"]) == (0, [])

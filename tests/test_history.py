@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 
 from tests import tokens
-from tests.conftest import CLI, FIXTURES, git, run_cli
+from tests.conftest import CLI, FIXTURES, git, invoke, run_cli
 
 API = "notion-api-token"
 LEGACY = "notion-legacy-token"
@@ -71,7 +71,7 @@ def history(
     cwd: Path, *args: str, secrets: tuple[str, ...] = (), env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], str]:
     """Run `scan --history --format json ARGS`: exit code, parsed report, stderr."""
-    result = run_cli("scan", "--history", "--format", "json", *args, cwd=cwd, env=env)
+    result = invoke("scan", "--history", "--format", "json", *args, cwd=cwd, env=env)
     assert "Traceback" not in result.stderr, result.stderr
     for secret in secrets:
         assert secret not in result.stdout and secret not in result.stderr
@@ -242,7 +242,7 @@ def test_option_misuse_is_a_usage_error(in_git_dir: Path) -> None:
     write(in_git_dir, "a", "a\n")
     commit(in_git_dir, "a")
     for args in (("scan", "--history", "--staged"), ("scan", "--all-refs")):
-        result = run_cli(*args, cwd=in_git_dir)
+        result = invoke(*args, cwd=in_git_dir)
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert "Error:" in result.stderr
@@ -330,7 +330,7 @@ def test_a_revision_range_limits_the_scan(in_git_dir: Path, rng: random.Random) 
 def test_a_bad_revision_is_a_clear_error(in_git_dir: Path) -> None:
     write(in_git_dir, "a", "a\n")
     commit(in_git_dir, "a")
-    result = run_cli("scan", "--history", "no-such-branch", cwd=in_git_dir)
+    result = invoke("scan", "--history", "no-such-branch", cwd=in_git_dir)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("notion-leakguard: error: ")
@@ -557,7 +557,7 @@ def test_outside_a_repository_exit_2_with_a_clear_message(
 ) -> None:
     outside = tmp_path / "plain"
     outside.mkdir()
-    result = run_cli(
+    result = invoke(
         "scan", "--history", *args, cwd=outside, env={"GIT_CEILING_DIRECTORIES": str(tmp_path)}
     )
     assert result.returncode == 2
@@ -667,7 +667,7 @@ def test_text_report_names_the_commit_and_gives_history_advice(
     for_each_before = git("for-each-ref", cwd=repo)
     status_before = git("status", "--porcelain", "--ignored", cwd=repo)
 
-    result = run_cli("scan", "--history", cwd=repo)
+    result = invoke("scan", "--history", cwd=repo)
     assert result.returncode == 1
     assert result.stderr == ""
     assert gone not in result.stdout and kept not in result.stdout
@@ -694,7 +694,7 @@ def test_text_report_names_the_commit_and_gives_history_advice(
 def test_sarif_validates_and_carries_the_commit(in_git_dir: Path, rng: random.Random) -> None:
     repo = in_git_dir
     made = _linear(repo, rng)
-    result = run_cli("scan", "--history", "--format", "sarif", cwd=repo)
+    result = invoke("scan", "--history", "--format", "sarif", cwd=repo)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     for secret in made["secrets"]:
@@ -733,8 +733,9 @@ def test_sarif_validates_and_carries_the_commit(in_git_dir: Path, rng: random.Ra
 def test_output_file_gets_the_report(in_git_dir: Path, tmp_path: Path, rng: random.Random) -> None:
     made = _linear(in_git_dir, rng)
     out = tmp_path / "report.json"
-    result = run_cli("scan", "--history", "--format", "json", "--output", str(out), cwd=in_git_dir)
-    assert (result.returncode, result.stdout, result.stderr) == (1, "", "")
+    result = invoke("scan", "--history", "--format", "json", "--output", str(out), cwd=in_git_dir)
+    summary = f"notion-leakguard: 3 Notion credentials found in 3 files. Report: {out}\n"
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", summary)
     assert found(json.loads(out.read_text())["findings"]) == ordered(
         made["A"], made["B"], made["C"]
     )
@@ -803,7 +804,7 @@ def test_no_progress_when_stderr_is_not_a_terminal_only_notes(
     _linear(in_git_dir, rng)
     clone = tmp_path / "shallow"
     git("clone", "-q", "--depth", "1", in_git_dir.as_uri(), str(clone), cwd=tmp_path)
-    result = run_cli("scan", "--history", cwd=clone)
+    result = invoke("scan", "--history", cwd=clone)
     assert result.returncode == 1
     assert result.stderr.splitlines() == notes(result.stderr) != []
 
@@ -823,7 +824,7 @@ def test_a_baseline_acknowledges_a_history_finding_still_at_head(
     write(repo, "src/known.py", kept_text)
     second = commit(repo, "two", author="Kim", date="2021-01-02T00:00:00+0000")
 
-    created = run_cli("baseline", "create", cwd=repo)
+    created = invoke("baseline", "create", cwd=repo)
     assert created.returncode == 0, created.stderr
     baseline = json.loads((repo / ".notion-leakguard-baseline.json").read_text())
     assert [(e["rule"], e["path"]) for e in baseline["entries"]] == [(API, "src/known.py")]
@@ -840,7 +841,7 @@ def test_a_baseline_acknowledges_a_history_finding_still_at_head(
     assert found(report["suppressed"]) == [
         where(kept, "src/known.py", kept_text, second, "Kim", iso(repo, second), True)
     ]
-    text = run_cli("scan", "--history", "--baseline", ".notion-leakguard-baseline.json", cwd=repo)
+    text = invoke("scan", "--history", "--baseline", ".notion-leakguard-baseline.json", cwd=repo)
     assert "1 suppressed: 1 by the baseline" in text.stdout
     # --no-suppress brings it back.
     code, report, _ = history(
@@ -874,7 +875,7 @@ def test_a_baseline_made_after_a_rename_acknowledges_the_token_still_at_head(
     commit(repo, "add")
     git("mv", "before.py", "after.py", cwd=repo)
     commit(repo, "rename")
-    assert run_cli("baseline", "create", cwd=repo).returncode == 0
+    assert invoke("baseline", "create", cwd=repo).returncode == 0
     code, report, _ = history(repo, "--baseline", ".notion-leakguard-baseline.json", secrets=(tok,))
     assert (code, report["findings"], len(report["suppressed"])) == (0, [], 1)
 

@@ -33,7 +33,7 @@ from notion_leakguard.scanner import scan_blocks, scan_bytes, token_spans, token
 from notion_leakguard.sources import Fragment, history, staged
 from notion_leakguard.sources import files as file_source
 from tests import tokens
-from tests.conftest import git
+from tests.conftest import git, invoke
 
 REPO = Path(__file__).resolve().parent.parent
 # The module, not the console script: runs with any PATH, and as another user.
@@ -62,7 +62,18 @@ def _cli(
     stdin: bytes | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI as a module (so PATH may lack everything), strict UTF-8 output."""
+    """The CLI in this process, strict UTF-8 output (as `_module`)."""
+    return invoke(*args, cwd=cwd, env=env, stdin=stdin, timeout=timeout)
+
+
+def _module(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a module in a process (so PATH may lack everything), strict UTF-8 output."""
     result = subprocess.run(
         [*MODULE, *args],
         cwd=cwd,
@@ -651,8 +662,28 @@ def test_names_with_newlines_and_invalid_utf8(tmp_path: Path, in_git: bool) -> N
     json.loads(out.read_bytes().decode("utf-8"))
 
 
-def test_twenty_thousand_small_files(tmp_path: Path) -> None:
-    root = tmp_path / "many"
+@pytest.fixture
+def roomy_tmp(tmp_path: Path) -> Iterator[Path]:
+    """A directory for many small files: in memory (/dev/shm) when it has room, as creating
+    20 000 files on a disk costs seconds of kernel time and what is tested is the scan;
+    else tmp_path."""
+    try:
+        shm = os.statvfs("/dev/shm")
+        room = shm.f_bavail * shm.f_frsize >= 1 << 30 and shm.f_favail >= 100_000
+    except OSError:
+        room = False
+    if not room:
+        yield tmp_path
+        return
+    path = Path(tempfile.mkdtemp(prefix="leakguard-many-", dir="/dev/shm"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_twenty_thousand_small_files(roomy_tmp: Path) -> None:
+    root = roomy_tmp / "many"
     root.mkdir()
     for d in range(100):
         directory = root / f"d{d:03}"
@@ -700,14 +731,14 @@ def test_without_git_plain_file_scans_still_work(
     tmp_path: Path, no_git_path: dict[str, str]
 ) -> None:
     repo = _repo(tmp_path / "repo", {"app.py": f"K = '{_token()}'\n", "ok.txt": "fine\n"})
-    walked = _cli("scan", ".", cwd=repo, env=no_git_path)
+    walked = _module("scan", ".", cwd=repo, env=no_git_path)
     _no_traceback(walked)
     assert walked.returncode == 1, walked.stderr
     assert "app.py:1:6:" in walked.stdout
     assert ".git/" not in walked.stdout
-    named = _cli("scan", "ok.txt", cwd=repo, env=no_git_path)
+    named = _module("scan", "ok.txt", cwd=repo, env=no_git_path)
     assert named.returncode == 0, named.stderr
-    piped = _cli("scan", "-", cwd=repo, env=no_git_path, stdin=f"x {_token()}\n".encode())
+    piped = _module("scan", "-", cwd=repo, env=no_git_path, stdin=f"x {_token()}\n".encode())
     assert piped.returncode == 1
 
 
@@ -720,7 +751,7 @@ def test_without_git_commands_that_need_it_exit_2(
     tmp_path: Path, no_git_path: dict[str, str], args: tuple[str, ...]
 ) -> None:
     repo = _repo(tmp_path / "repo")
-    result = _cli(*args, cwd=repo, env=no_git_path)
+    result = _module(*args, cwd=repo, env=no_git_path)
     _no_traceback(result)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "git" in result.stderr

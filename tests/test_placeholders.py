@@ -8,6 +8,7 @@ code in placeholders.py, not about a model of it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import string
 from fractions import Fraction
@@ -106,6 +107,7 @@ def body_alphabets(fmt: TokenFormat) -> list[str]:
     return [fmt.alphabet] * fmt.random_length
 
 
+@functools.cache  # exact arithmetic takes a while: computed once per format a session
 def rejection_bound(fmt: TokenFormat) -> Fraction:
     n, size, limit = fmt.random_length, len(fmt.alphabet), placeholders.run_limit(fmt)
     return (

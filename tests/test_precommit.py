@@ -6,7 +6,9 @@ The snapshot is a fresh git repository holding the working-tree version of every
 would list here (tracked, or untracked and not ignored), committed once, so the hooks under
 test are exactly the code on disk, uncommitted edits included. PRE_COMMIT_HOME is shared by
 the whole session, so pre-commit builds the hook environment (a virtualenv with click from
-PyPI) once.
+PyPI) once, in the background as the session starts (tests/helpers/background.py); a
+repository set up to use the hooks (`use_the_hooks`) is made then too, and each test's
+`target` is a copy of it.
 """
 
 from __future__ import annotations
@@ -23,17 +25,12 @@ from pathlib import Path
 import pytest
 
 from tests import tokens
-from tests.conftest import REPO, git
+from tests.conftest import GIT_IDENTITY, REPO, git
+from tests.helpers.background import Prepared
 
 # Taken at import, before any test's monkeypatching: building the hook environment needs
 # the real HOME (pip's configuration lives there).
 _BASE_ENV = dict(os.environ)
-_GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 _DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "SKIP", "PRE_COMMIT_HOME")
 PRE_COMMIT = (sys.executable, "-m", "pre_commit")
 SCAN_HOOK = "notion-leakguard (Notion API keys)"
@@ -50,6 +47,7 @@ class HookRepo:
     path: Path
     rev: str
     home: Path  # PRE_COMMIT_HOME, shared by every test
+    template: Path  # a repository set up to use the hooks; each test's `target` is a copy
 
 
 def _run(
@@ -98,7 +96,7 @@ def isolated_env(root: Path) -> dict[str, str]:
     gitconfig = root / "gitconfig"
     gitconfig.write_text("")
     env = {k: v for k, v in _BASE_ENV.items() if k not in _DROPPED}
-    env.update(_GIT_IDENTITY)
+    env.update(GIT_IDENTITY)
     env.update(
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=str(gitconfig),
@@ -142,9 +140,7 @@ def install_hooks(root: Path, env: dict[str, str], config: str) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
-    root = tmp_path_factory.mktemp("precommit")
+def build_hook_repo(root: Path) -> HookRepo:
     env = isolated_env(root)
     snapshot = snapshot_working_copy(root, env)
     assert (snapshot / ".pre-commit-hooks.yaml").is_file()
@@ -155,10 +151,21 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
     ):
         _must(_run(["git", *args], cwd=snapshot, env=env), f"git {args[0]} (snapshot)")
     rev = _must(_run(["git", "rev-parse", "HEAD"], cwd=snapshot, env=env), "rev-parse").strip()
-    hooks = HookRepo(snapshot, rev, root / "cache")
+    hooks = HookRepo(snapshot, rev, root / "cache", root / "target")
 
     install_hooks(root, env, _config(hooks))
+    hooks.template.mkdir()
+    _must(_run(["git", "init", "-q", "-b", "main"], cwd=hooks.template, env=env), "git init")
+    use_the_hooks(Target(hooks.template, env), hooks)
     return hooks
+
+
+HOOK_REPO = Prepared("precommit", build_hook_repo)  # started as the session begins
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
+    return HOOK_REPO.get(tmp_path_factory)
 
 
 @dataclass
@@ -200,16 +207,24 @@ class Target:
         return path
 
 
-@pytest.fixture
-def target(in_git_dir: Path, hook_repo: HookRepo) -> Target:
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED}  # isolated by conftest
-    env["PRE_COMMIT_HOME"] = str(hook_repo.home)
-    repo = Target(in_git_dir, env)
+def use_the_hooks(repo: Target, hook_repo: HookRepo) -> None:
+    """What a user does: commit the configuration, then `pre-commit install`."""
     repo.write(".pre-commit-config.yaml", _config(hook_repo))
     repo.git("add", ".pre-commit-config.yaml")
     repo.commit_unchecked("use notion-leakguard")
     _must(repo.pre_commit("install"), "pre-commit install")
-    return repo
+
+
+@pytest.fixture
+def target(in_git_dir: Path, hook_repo: HookRepo) -> Target:
+    """A repository that uses the hooks: a copy of the one `use_the_hooks` set up once (the
+    same commit, configuration and installed hook; a `git commit` here runs pre-commit)."""
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED}  # isolated by conftest
+    env["PRE_COMMIT_HOME"] = str(hook_repo.home)
+    shutil.rmtree(in_git_dir / ".git")
+    shutil.copytree(hook_repo.template / ".git", in_git_dir / ".git", symlinks=True)
+    shutil.copy2(hook_repo.template / ".pre-commit-config.yaml", in_git_dir)
+    return Target(in_git_dir, env)
 
 
 def assert_no_full_token(output: str, *planted: str) -> None:

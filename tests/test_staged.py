@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import tokens
-from tests.conftest import git, run_cli
+from tests.conftest import git, invoke
 
 API = "notion-api-token"
 LEGACY = "notion-legacy-token"
@@ -43,7 +43,7 @@ def found(text: str, path: str, tok: str, rule: str = API) -> Expected:
 
 
 def scan_staged(cwd: Path, env: dict[str, str] | None = None) -> tuple[int, Expected]:
-    result = run_cli("scan", "--staged", "--format", "json", cwd=cwd, env=env)
+    result = invoke("scan", "--staged", "--format", "json", cwd=cwd, env=env)
     assert "Traceback" not in result.stderr, result.stderr
     report = json.loads(result.stdout) if result.returncode in (0, 1) else {"findings": []}
     got = {(f["rule"], f["path"], f["line"], f["column"], f["preview"]) for f in report["findings"]}
@@ -299,13 +299,11 @@ def test_untracking_a_dotenv_file_is_not_a_finding(in_git_dir: Path) -> None:
 def test_not_a_repository_and_usage_errors_exit_2(tmp_path: Path, in_git_dir: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    result = run_cli(
-        "scan", "--staged", cwd=outside, env={"GIT_CEILING_DIRECTORIES": str(tmp_path)}
-    )
+    result = invoke("scan", "--staged", cwd=outside, env={"GIT_CEILING_DIRECTORIES": str(tmp_path)})
     assert result.returncode == 2
     assert result.stderr == "notion-leakguard: error: not inside a git work tree\n"
     assert result.stdout == ""
-    result = run_cli("scan", "--staged", "somepath", cwd=in_git_dir)
+    result = invoke("scan", "--staged", "somepath", cwd=in_git_dir)
     assert result.returncode == 2
     assert "--staged" in result.stderr and "Traceback" not in result.stderr
 
@@ -315,7 +313,7 @@ def test_text_report_refuses_the_commit_and_hides_the_token(
 ) -> None:
     tok = tokens.api_token(rng)
     stage(in_git_dir, "app.py", f'KEY = "{tok}"\n')
-    result = run_cli("scan", "--staged", cwd=in_git_dir)
+    result = invoke("scan", "--staged", cwd=in_git_dir)
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == f"app.py:1:8: {API} {tokens.preview(tok)}"
     assert "Refused: a Notion key is about to be committed" in result.stdout
@@ -352,7 +350,7 @@ def git_commit(
 
 
 def test_install_hook_writes_an_executable_hook(in_git_dir: Path) -> None:
-    result = run_cli("install-hook", cwd=in_git_dir)
+    result = invoke("install-hook", cwd=in_git_dir)
     hook = in_git_dir / ".git" / "hooks" / "pre-commit"
     assert result.returncode == 0
     hooks = hook.parent
@@ -367,7 +365,7 @@ def test_install_hook_writes_an_executable_hook(in_git_dir: Path) -> None:
 def test_install_hook_honours_core_hooks_path(in_git_dir: Path, where: str) -> None:
     git("config", "core.hooksPath", "myhooks", cwd=in_git_dir)
     (in_git_dir / where).mkdir(parents=True, exist_ok=True)
-    assert run_cli("install-hook", cwd=in_git_dir / where).returncode == 0
+    assert invoke("install-hook", cwd=in_git_dir / where).returncode == 0
     hook = in_git_dir / "myhooks" / "pre-commit"  # git runs hooks from the top of the tree
     assert os.access(hook, os.X_OK)
     assert not (in_git_dir / ".git" / "hooks" / "pre-commit").exists()
@@ -377,7 +375,7 @@ def test_hook_refuses_a_token_and_lets_clean_commits_through(
     in_git_dir: Path, rng: random.Random
 ) -> None:
     tok = tokens.api_token(rng)
-    assert run_cli("install-hook", cwd=in_git_dir).returncode == 0
+    assert invoke("install-hook", cwd=in_git_dir).returncode == 0
     stage(in_git_dir, "clean.py", "x = 1\n")
     assert git_commit(in_git_dir).returncode == 0
     stage(in_git_dir, "leak.py", f"k = '{tok}'\n")
@@ -409,7 +407,7 @@ def test_foreign_hooks_are_left_alone_unless_forced(
     in_git_dir: Path, args: list[str], code: int, left: str
 ) -> None:
     hook = write(in_git_dir, ".git/hooks/pre-commit", FOREIGN)
-    result = run_cli("install-hook", *args, cwd=in_git_dir)
+    result = invoke("install-hook", *args, cwd=in_git_dir)
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
     if left == "ours":
@@ -422,11 +420,11 @@ def test_foreign_hooks_are_left_alone_unless_forced(
 
 def test_uninstall_removes_only_our_hook(in_git_dir: Path) -> None:
     hook = in_git_dir / ".git" / "hooks" / "pre-commit"
-    result = run_cli("install-hook", "--uninstall", cwd=in_git_dir)
+    result = invoke("install-hook", "--uninstall", cwd=in_git_dir)
     assert (result.returncode, result.stdout) == (0, "no notion-leakguard hook installed\n")
-    assert run_cli("install-hook", cwd=in_git_dir).returncode == 0
-    assert run_cli("install-hook", cwd=in_git_dir).returncode == 0  # reinstalling is fine
-    result = run_cli("install-hook", "--uninstall", cwd=in_git_dir)
+    assert invoke("install-hook", cwd=in_git_dir).returncode == 0
+    assert invoke("install-hook", cwd=in_git_dir).returncode == 0  # reinstalling is fine
+    result = invoke("install-hook", "--uninstall", cwd=in_git_dir)
     assert result.returncode == 0
     assert f"removed {hook}" in result.stdout.splitlines()
     assert not hook.exists()

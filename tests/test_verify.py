@@ -1,11 +1,12 @@
 """Opt-in key verification (`scan --verify`, the detect-secrets plugin's `verify()`), against
 a real HTTP server on 127.0.0.1 that imitates `GET /v1/users/me` of the Notion API.
 
-The server records every request (path, method, headers, arrival time) and checks the
-headers; each token it is sent picks a behaviour from a table. The CLI runs as a user runs
-it, in a subprocess, with NOTION_LEAKGUARD_API_URL pointing at the server. Cases that must
-wait out a deadline or a timeout call `verify.verify` in-process with short limits, so the
-CLI cases stay fast. Every credential is built at run time (tests/tokens.py).
+The server (tests/helpers/notion_api.py, the `notion_api` fixture) records every request
+(path, method, headers, arrival time) and checks the headers; each token it is sent picks a
+behaviour from a table. The CLI runs in this process (`invoke`) with NOTION_LEAKGUARD_API_URL
+pointing at the server; detect-secrets runs as its own CLI. Cases that must wait out a
+deadline or a timeout call `verify.verify` with short limits, so the CLI cases stay fast.
+Every credential is built at run time (tests/tokens.py).
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,247 +31,10 @@ import pytest
 from notion_leakguard import verify
 from notion_leakguard.errors import LeakguardError
 from tests import tokens
-from tests.conftest import git, run_cli
+from tests.conftest import git, invoke
+from tests.helpers.notion_api import API_PATH, PROXY_VARS, FakeNotion
 
-API_PATH = "/v1/users/me"
-ELSEWHERE = "/elsewhere"
-USER = {"object": "user", "id": "6794760a-1f15-45cd-9c65-0dfe42f5135a", "type": "bot"}
 OURS = "Notion API Token"  # the plugin's secret_type
-PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-
-
-# -- the imitation of the Notion API -------------------------------------------------------
-
-
-@dataclass
-class Hit:
-    method: str
-    path: str
-    token: str | None  # what followed "Bearer "
-    authorization: str | None
-    version: str | None
-    at: float  # time.monotonic() on arrival
-
-
-@dataclass
-class FakeNotion:
-    """Behaviours, by token:
-
-    live: 200 and a user object          invalid: 401            restricted: 403
-    rate-limited: 429 with Retry-After: 1 on the first attempt, then 200
-    flaky: 500 on the first two attempts, then 200               down: 503 always
-    silent: accepts, never answers       malformed: 200, not JSON
-    not-user: 200, JSON but not a user   redirect: 302 to /elsewhere (same server)
-    slow: 200 after 0.3 s
-    retry-after:N: 429 with Retry-After: N on the first attempt, then 200
-    retry-date:N: the same with an HTTP-date N seconds ahead
-    """
-
-    behaviours: dict[str, str] = field(default_factory=dict)
-    default: str = "live"
-    hits: list[Hit] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    in_flight: int = 0
-    max_in_flight: int = 0
-    url: str = ""
-    port: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    # what the tests look at
-
-    def env(self, url: str | None = None) -> dict[str, str]:
-        """For a subprocess: this server, and no proxy in between."""
-        return {
-            verify.API_ENV: url or self.url,
-            **{name: "" for name in PROXY_VARS},
-            "no_proxy": "127.0.0.1,localhost",
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
-
-    def api_hits(self) -> list[Hit]:
-        with self.lock:
-            return [h for h in self.hits if h.path == API_PATH]
-
-    def requests(self) -> Counter[str | None]:
-        """How many requests each token caused."""
-        return Counter(h.token for h in self.api_hits())
-
-    def arrivals(self, token: str) -> list[float]:
-        return [h.at for h in self.api_hits() if h.token == token]
-
-    def check(self) -> None:
-        """Every request was a GET of /v1/users/me with the right headers."""
-        with self.lock:
-            problems = list(self.problems)
-        assert problems == []
-
-    # what the handler calls
-
-    def handle(self, request: BaseHTTPRequestHandler) -> None:
-        authorization = request.headers.get("Authorization")
-        token = None
-        if authorization is not None and authorization.startswith("Bearer "):
-            token = authorization[len("Bearer ") :]
-        hit = Hit(
-            request.command,
-            request.path,
-            token,
-            authorization,
-            request.headers.get("Notion-Version"),
-            time.monotonic(),
-        )
-        if hit.authorization is None and hit.path not in (API_PATH, ELSEWHERE):
-            # not from notion-leakguard (which always sends the key): a stray connection
-            # from another program on this machine; answered, not counted
-            with self.lock:
-                self.foreign.append(hit.path[:80])
-            return _send(request, 404, {"object": "error", "status": 404})
-        with self.lock:
-            self.hits.append(hit)
-            attempt = sum(1 for h in self.hits if h.path == API_PATH and h.token == token)
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            self._answer(request, hit, attempt)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
-
-    def _problem(self, text: str) -> None:
-        with self.lock:
-            self.problems.append(text)  # never a token: these are printed on failure
-
-    def _answer(self, request: BaseHTTPRequestHandler, hit: Hit, attempt: int) -> None:
-        if hit.path == ELSEWHERE:
-            if hit.authorization is not None:
-                self._problem("the redirect target received an Authorization header")
-            else:
-                self._problem("a redirect was followed")
-            return _send(request, 200, USER)
-        if hit.path != API_PATH:
-            self._problem(f"unexpected path {hit.path!r}")
-            return _send(request, 404, {"object": "error", "status": 404})
-        if hit.method != "GET":
-            self._problem(f"unexpected method {hit.method}")
-        if hit.token is None or not hit.token.startswith(("ntn_", "secret_")):
-            self._problem("Authorization is not `Bearer <integration token>`")
-            return _send(request, 401, {"object": "error", "status": 401})
-        if hit.version != verify.NOTION_VERSION or verify.NOTION_VERSION != "2022-06-28":
-            self._problem(f"Notion-Version is {hit.version!r}")
-            return _send(request, 400, {"object": "error", "status": 400})
-        kind = self.behaviours.get(hit.token, self.default)
-        name, _, argument = kind.partition(":")
-        if name == "live":
-            _send(request, 200, USER)
-        elif name == "invalid":
-            _send(request, 401, {"object": "error", "status": 401, "code": "unauthorized"})
-        elif name == "restricted":
-            _send(request, 403, {"object": "error", "status": 403, "code": "restricted_resource"})
-        elif name == "rate-limited":
-            if attempt == 1:
-                _send(request, 429, {"object": "error", "status": 429}, {"Retry-After": "1"})
-            else:
-                _send(request, 200, USER)
-        elif name == "retry-after":
-            if attempt == 1:
-                _send(request, 429, {"status": 429}, {"Retry-After": argument})
-            else:
-                _send(request, 200, USER)
-        elif name == "retry-date":
-            if attempt == 1:
-                when = formatdate(time.time() + float(argument), usegmt=True)
-                _send(request, 429, {"status": 429}, {"Retry-After": when})
-            else:
-                _send(request, 200, USER)
-        elif name == "flaky":
-            if attempt <= 2:
-                _send(request, 500, {"object": "error", "status": 500})
-            else:
-                _send(request, 200, USER)
-        elif name == "down":
-            _send(request, 503, {"object": "error", "status": 503})
-        elif name == "silent":
-            self.release.wait(15)  # accepted, never answered; let go at teardown
-            request.close_connection = True
-        elif name == "malformed":
-            _send_raw(request, 200, b"<html>Service Unavailable</html", "text/html")
-        elif name == "not-user":
-            _send(request, 200, {"object": "list", "results": []})
-        elif name == "redirect":
-            request.send_response(302)
-            request.send_header("Location", ELSEWHERE)
-            request.send_header("Content-Length", "0")
-            request.end_headers()
-        elif name == "slow":
-            time.sleep(0.3)
-            _send(request, 200, USER)
-        else:  # pragma: no cover - a typo in a test
-            self._problem(f"unknown behaviour {name}")
-            _send(request, 500, {})
-
-
-def _send(
-    request: BaseHTTPRequestHandler,
-    status: int,
-    body: object,
-    headers: dict[str, str] | None = None,
-) -> None:
-    _send_raw(request, status, json.dumps(body).encode(), "application/json", headers)
-
-
-def _send_raw(
-    request: BaseHTTPRequestHandler,
-    status: int,
-    body: bytes,
-    content_type: str,
-    headers: dict[str, str] | None = None,
-) -> None:
-    request.send_response(status)
-    request.send_header("Content-Type", content_type)
-    request.send_header("Content-Length", str(len(body)))
-    for name, value in (headers or {}).items():
-        request.send_header(name, value)
-    request.end_headers()
-    request.wfile.write(body)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.server.api.handle(self)  # type: ignore[attr-defined]
-
-    do_POST = do_HEAD = do_PUT = do_DELETE = do_GET
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # request lines would land in pytest's captured output
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-
-
-@pytest.fixture
-def notion_api() -> Iterator[FakeNotion]:
-    api = FakeNotion()
-    server = _Server(("127.0.0.1", 0), _Handler)
-    # a connection that vanishes between select() and accept() must not block the loop
-    # (and with it shutdown()): accept on a non-blocking socket fails instead, and
-    # serve_forever carries on; accepted connections are blocking again (socket.accept)
-    server.socket.setblocking(False)
-    server.api = api  # type: ignore[attr-defined]
-    api.port = server.server_address[1]
-    api.url = f"http://127.0.0.1:{api.port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield api
-    finally:
-        api.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 @pytest.fixture
@@ -331,7 +92,7 @@ def write(root: Path, files: dict[str, str]) -> None:
 def scan_json(
     *args: str, cwd: Path, env: dict[str, str]
 ) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
-    result = run_cli("scan", "--format", "json", *args, cwd=cwd, env=env)
+    result = invoke("scan", "--format", "json", *args, cwd=cwd, env=env)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return json.loads(result.stdout), result
@@ -422,7 +183,7 @@ def test_scan_verify_sarif_carries_the_state(
     notion_api.behaviours = {live: "live", dead: "invalid"}
     write(tmp_path, {"a.py": f'A = "{live}"\n', "b.py": f'B = "{dead}"\n'})
 
-    result = run_cli("scan", "--verify", "--format", "sarif", cwd=tmp_path, env=notion_api.env())
+    result = invoke("scan", "--verify", "--format", "sarif", cwd=tmp_path, env=notion_api.env())
 
     assert result.returncode == 1, result.stderr
     (run,) = json.loads(result.stdout)["runs"]
@@ -459,9 +220,7 @@ def test_scan_verify_survives_a_server_that_is_not_http(
     tok = tokens.api_token(rng)
     write(tmp_path, {"app.py": f'T = "{tok}"\n'})
 
-    result = run_cli(
-        "scan", "--verify", "--format", "json", cwd=tmp_path, env={verify.API_ENV: url}
-    )
+    result = invoke("scan", "--verify", "--format", "json", cwd=tmp_path, env={verify.API_ENV: url})
 
     assert "Traceback" not in result.stderr, result.stderr[-600:]
     assert result.returncode == 1, result.stderr[-600:]
@@ -487,13 +246,13 @@ def test_scan_without_verify_sends_nothing(
     env = notion_api.env() | {"NOTION_LEAKGUARD_VERIFY": "1", "NOTION_LEAKGUARD_VERIFY_ALL": "1"}
 
     for fmt in ("json", "text", "sarif"):
-        result = run_cli("scan", "--format", fmt, cwd=tmp_path, env=env)
+        result = invoke("scan", "--format", fmt, cwd=tmp_path, env=env)
         assert result.returncode == 1, result.stderr
         assert "verified" not in result.stdout
     assert notion_api.hits == []
 
     # --verify-all alone is a usage error, and sends nothing either
-    result = run_cli("scan", "--verify-all", cwd=tmp_path, env=env)
+    result = invoke("scan", "--verify-all", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "--verify" in result.stderr
     assert notion_api.hits == []
@@ -561,7 +320,7 @@ def test_standard_input_is_not_verified(
 ) -> None:
     tok = tokens.api_token(rng)
 
-    result = run_cli(
+    result = invoke(
         "scan", "--verify", "--format", "json", "-",
         cwd=tmp_path, env=notion_api.env(), stdin=f"NOTION={tok}\n".encode(),
     )  # fmt: skip
@@ -582,7 +341,7 @@ def test_plain_http_to_a_remote_host_is_refused(
     tok = tokens.api_token(rng)
     write(tmp_path, {"app.py": f'T = "{tok}"\n'})
 
-    result = run_cli("scan", "--verify", cwd=tmp_path, env=notion_api.env("http://example.com"))
+    result = invoke("scan", "--verify", cwd=tmp_path, env=notion_api.env("http://example.com"))
 
     assert result.returncode == 2, result.stdout
     assert "Traceback" not in result.stderr
@@ -738,7 +497,7 @@ def test_text_report_lists_live_keys_first_and_explains_states(
         },
     )
 
-    result = run_cli("scan", "--verify", cwd=tmp_path, env=notion_api.env())
+    result = invoke("scan", "--verify", cwd=tmp_path, env=notion_api.env())
 
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
@@ -749,7 +508,7 @@ def test_text_report_lists_live_keys_first_and_explains_states(
 
     assert at(live) < at(odd) < at(dead) < at(other)
     assert lines[at(live)].endswith("[live]")
-    assert lines[at(odd)].endswith("[unknown]")
+    assert lines[at(odd)].endswith("[unknown: the answer was not a Notion user]")  # and why
     assert lines[at(dead)].endswith("[invalid]")
     assert "[" not in lines[at(other)]
     legend = [line for line in lines if line.startswith("  [")]
@@ -797,7 +556,7 @@ def test_no_token_in_any_output_or_file_written(
         ("scan", "--verify", "--verify-all", "--format", "json"),
     ]
     for args in runs:
-        result = run_cli(*args, cwd=project, env=notion_api.env())
+        result = invoke(*args, cwd=project, env=notion_api.env())
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr
         assert_no_token(result.stdout, *planted, where=f"stdout of {args[1:]}")
@@ -843,7 +602,7 @@ def _detect_secrets(
 def test_detect_secrets_plugin_verifies_only_when_asked(
     in_git_dir: Path, rng: random.Random, notion_api: FakeNotion
 ) -> None:
-    made = run_cli("detect-secrets-plugin", cwd=in_git_dir)
+    made = invoke("detect-secrets-plugin", cwd=in_git_dir)
     assert made.returncode == 0, made.stderr
     plugin = made.stdout.strip()
     live, dead = tokens.api_token(rng), tokens.api_token(rng)
