@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 API_PATH = "/v1/users/me"
 ELSEWHERE = "/elsewhere"
@@ -118,11 +119,26 @@ class FakeNotion:
             attempt = sum(1 for h in self.hits if h.path == API_PATH and h.token == token)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        # A request is in flight until its answer starts: once the client has it, the client
+        # may send its next request before this handler's thread has finished.
+        answered = threading.Event()
+        send_response = request.send_response
+
+        def answering(*args: Any, **kwargs: Any) -> None:
+            if not answered.is_set():
+                answered.set()
+                with self.lock:
+                    self.in_flight -= 1
+            send_response(*args, **kwargs)
+
+        request.send_response = answering  # type: ignore[method-assign]
         try:
             self._answer(request, hit, attempt)
         finally:
-            with self.lock:
-                self.in_flight -= 1
+            if not answered.is_set():
+                answered.set()
+                with self.lock:
+                    self.in_flight -= 1
 
     def _problem(self, text: str) -> None:
         with self.lock:
