@@ -9,7 +9,6 @@ fingerprint anywhere: a file moved with `git mv` needs no new entry (one stat pe
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -37,6 +36,8 @@ class Baseline(NamedTuple):
 def read_json(path: str, kind: str) -> Any:
     """The JSON document in a file the user named as a `kind`; LeakguardError, not a
     traceback, when it cannot be read or parsed."""
+    import json  # only where a document is read or written
+
     try:
         with file_errors(f"cannot read {kind} {path}"), open(path, encoding="utf-8") as stream:
             return json.load(stream)
@@ -74,6 +75,8 @@ def parse(document: Any, path: str) -> Baseline:
 
 
 def render(entries: Iterable[Entry]) -> str:
+    import json  # only where a document is read or written
+
     unique = sorted(set(entries), key=lambda e: (e.path, e.rule, e.fingerprint, e.reason or ""))
     document = {
         "tool": "notion-leakguard",

@@ -3,7 +3,6 @@ nothing rendered here can show a full token."""
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections import Counter
 from typing import Any
@@ -184,6 +183,8 @@ def _origin(finding: Finding) -> dict[str, Any]:
 
 def render_rules(fmt: str) -> str:
     """Every rule: what it finds, its format, where that is documented, what to do."""
+    import json  # only where a document is read or written
+
     if fmt == "json":
         rules = [rule._asdict() for rule in RULES]
         return json.dumps({"tool": "notion-leakguard", "rules": rules}, indent=2) + "\n"
@@ -196,6 +197,8 @@ def render_rules(fmt: str) -> str:
 
 
 def render_json(result: ScanResult) -> str:
+    import json  # only where a document is read or written
+
     document: dict[str, Any] = {
         "tool": "notion-leakguard",
         "version": __version__,
@@ -230,6 +233,7 @@ def _invocation(result: ScanResult) -> dict[str, Any]:
 
 
 def render_sarif(result: ScanResult) -> str:
+    import json  # only where a document is read or written
     from urllib.parse import quote  # 3 ms of imports: only SARIF needs it
 
     rule_index = {rule.id: index for index, rule in enumerate(RULES)}

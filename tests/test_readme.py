@@ -35,10 +35,21 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def _commands() -> list[tuple[str, click.Command]]:
+    """Every command, and every subcommand of a group (`baseline create`), as --help lists them."""
     found: list[tuple[str, click.Command]] = []
     assert isinstance(cli, click.Group)
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None, name
         found.append((name, command))
+        if isinstance(command, click.Group):
+            inner = click.Context(command, parent=context)
+            for sub in command.list_commands(inner):
+                subcommand = command.get_command(inner, sub)
+                assert subcommand is not None
+                found.append((f"{name} {sub}", subcommand))
+    assert len(found) >= 11  # the commands are loaded lazily: an empty list would pass silently
     return found
 
 

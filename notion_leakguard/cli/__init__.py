@@ -4,6 +4,7 @@ findings, 2 could not do the job, 3 an internal error, 130 interrupted)."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sys
@@ -12,7 +13,6 @@ from collections.abc import Sequence
 import click
 
 from notion_leakguard import __version__
-from notion_leakguard.cli import detect_secrets, gates, scanning
 from notion_leakguard.cli.options import (
     EXIT_CLEAN,
     EXIT_ERROR,
@@ -25,27 +25,40 @@ from notion_leakguard.redaction import redact_text, shown
 
 __all__ = ["cli", "console_main", "main", "report"]
 
+# Each command's module, imported only when that command runs: a hook run never loads the
+# code of the commands it does not use.
+COMMANDS = {
+    "scan": "scanning:scan",
+    "hook": "scanning:hook",
+    "baseline": "scanning:baseline_group",
+    "check-env": "scanning:check_env",
+    "rules": "scanning:rules",
+    "pre-push": "gates:pre_push",
+    "pre-receive": "gates:pre_receive",
+    "ci": "gates:ci",
+    "install-hook": "gates:install_hook",
+    "detect-secrets-plugin": "detect_secrets:detect_secrets_plugin",
+    "detect-secrets-audit": "detect_secrets:detect_secrets_audit",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[name].partition(":")
+        command = getattr(importlib.import_module(f"notion_leakguard.cli.{module}"), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="notion-leakguard")
 def cli() -> None:
     """Find Notion API credentials before they reach git."""
-
-
-for _command in (
-    scanning.scan,
-    scanning.hook,
-    gates.pre_push,
-    gates.pre_receive,
-    gates.ci,
-    scanning.baseline_group,
-    scanning.check_env,
-    detect_secrets.detect_secrets_plugin,
-    detect_secrets.detect_secrets_audit,
-    gates.install_hook,
-    scanning.rules,
-):
-    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
