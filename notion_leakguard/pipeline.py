@@ -70,7 +70,7 @@ class Numbered(Protocol):
 
 
 # Below this many objects one process reads history faster than a pool does.
-HISTORY_PARALLEL_MIN = 2000
+HISTORY_PARALLEL_MIN = 6000
 _PARTS_PER_WORKER = 4
 
 

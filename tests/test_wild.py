@@ -298,7 +298,7 @@ def test_the_commit_msg_stage_ignores_only_gits_verbose_diff(
 
 
 def test_a_long_history_read_in_parallel_reports_what_one_process_does(
-    in_git_dir: Path, rng: random.Random
+    in_git_dir: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from notion_leakguard import pipeline
     from notion_leakguard.commands.scan import scan_history
@@ -324,6 +324,8 @@ def test_a_long_history_read_in_parallel_reports_what_one_process_does(
         check=True,
     )
     git("reset", "-q", "--hard", "main", cwd=in_git_dir)
+
+    monkeypatch.setattr(pipeline, "HISTORY_PARALLEL_MIN", 2000)  # parts of ~450 objects
 
     def scan(jobs: int) -> ScanResult:
         return scan_history(str(in_git_dir), [], all_refs=False, jobs=jobs)
