@@ -40,6 +40,9 @@ _UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
 # match plus the one character its lookahead needs.
 _TAIL = MAX_MATCH_LENGTH + 1
 _BINARY_SNIFF = 8192
+# How far an inline allow marker is looked for around a token when a file is read in blocks
+# (on its line, or on the line above): lines longer than this are judged without waiting.
+_LINE_REACH = 64 << 10
 
 
 _ANCHORS, _ANCHOR_GROUPS = compile_anchors(TOKEN_FORMATS, end=True)
@@ -92,6 +95,12 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
         buffer = carry + block if carry else block
         final = upcoming is None
         limit = buffer_start + len(buffer) - (0 if final else _TAIL)
+        if not final:
+            # An allow marker may follow a token on its line: judge a line's tokens once the
+            # line has ended here, unless it is longer than an inline marker reaches.
+            last = buffer.rfind(b"\n", max(0, len(buffer) - _LINE_REACH))
+            if last >= 0:
+                limit = min(limit, buffer_start + last + 1)
         if limit > done:
             yield from _scan_buffer(
                 buffer,
@@ -107,7 +116,7 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
             done = limit
         if final:
             return
-        keep = max(buffer_start, done - MAX_LEFT_CONTEXT) - buffer_start
+        keep = _kept_from(buffer, done - buffer_start)
         if keep:
             newlines = buffer.count(b"\n", 0, keep)
             if newlines:
@@ -117,6 +126,17 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
                 column += _code_points(buffer[:keep]) - (bom and buffer_start == 0)
             buffer_start += keep
         carry = buffer[keep:]
+
+
+def _kept_from(buffer: bytes, first_unjudged: int) -> int:
+    """Where the next buffer starts: at the line above the first byte not judged yet (an
+    allow-next-line marker may stand there; its own line may hold an allow marker before
+    the token), no further back than an inline marker reaches, and always with the context
+    the boundary check needs."""
+    floor = max(0, first_unjudged - _LINE_REACH)
+    line = buffer.rfind(b"\n", floor, first_unjudged) + 1 or floor
+    above = buffer.rfind(b"\n", floor, line - 1) + 1 or floor if line > floor else floor
+    return max(0, min(above, first_unjudged - MAX_LEFT_CONTEXT))
 
 
 def _first_block(iterator: Iterator[bytes]) -> bytes | None:

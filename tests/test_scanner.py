@@ -175,3 +175,32 @@ def test_leading_class(regex: str, first: str) -> None:
     # The anchor pass tests the character after `_` against this before anything else, so
     # it must never reject what the format accepts: when unsure, any character.
     assert _leading_class(regex) == first
+
+
+@pytest.mark.parametrize(
+    "layout",
+    (
+        "{pad}# notion-leakguard: allow{gap}{tok}\n",  # the marker long before the token
+        "{pad}{tok}{gap}# notion-leakguard: allow\n",  # the marker long after it
+        "{pad}# notion-leakguard: allow-next-line{gap}\nx = {tok}\n",  # on the line above
+        "{pad}x = {tok}{gap}\n",  # no marker: reported wherever the blocks are cut
+    ),
+)
+def test_an_inline_marker_holds_wherever_blocks_are_cut(layout: str, rng: random.Random) -> None:
+    tok = tokens.api_token(rng)
+    text = layout.format(pad="\n" * 7000, gap=" " * 1200, tok=tok) + "\n" * 2001
+    data = text.encode()
+    expected = [(f.line, f.column, f.suppressed) for f in scan_bytes(data, "f")]
+    assert len(expected) == 1
+    cuts = [*range(7000, 7000 + 2600, 41), 8192]
+    for cut in cuts:
+        found = scan_blocks([data[:cut], data[cut:]], "f")
+        assert [(f.line, f.column, f.suppressed) for f in found] == expected, cut
+    for _ in range(15):
+        pieces, start = [], 0
+        while start < len(data):
+            size = rng.randint(200, 4000)
+            pieces.append(data[start : start + size])
+            start += size
+        found = scan_blocks(pieces, "f")
+        assert [(f.line, f.column, f.suppressed) for f in found] == expected
