@@ -87,6 +87,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
 
 GROUPS = (
     "scan",
+    "gates",
     "staged",
     "history",
     "verify",

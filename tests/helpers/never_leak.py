@@ -1085,6 +1085,30 @@ def other_commands(corpus: Corpus) -> list[Spec]:
     ]
 
 
+def gate_commands(corpus: Corpus) -> list[Spec]:
+    """The push and CI gates over the corpus: pre-push of HEAD to a remote that has nothing
+    reads every commit HEAD reaches (what `scan --history` reports), in every format; ci and
+    a commit message at the commit-msg stage are checked for leaks as well."""
+    head = [p for p in corpus.planted if p.history == "head"]
+    sha = _git(corpus.repo, corpus.env, "rev-parse", "HEAD").strip()
+    pushed = f"refs/heads/main {sha} refs/heads/main {'0' * 40}\n".encode()
+    specs = []
+    for fmt in FORMATS:
+        for output in (False, True):
+            name = f"pre-push --format {fmt}" + (" --output" if output else "")
+            target = re.sub(r"[^\w.-]+", "_", name) + "." + fmt if output else None
+            extra = ("--format", fmt, *(("--output", f"../out/{target}") if target else ()))
+            seen = visible(head, fmt, False)
+            specs.append(Spec(name, ("pre-push", "origin", *extra), seen, target, pushed))
+    specs.append(Spec("ci --range", ("ci", "--range", "HEAD~1..HEAD", "--format", "json"), ()))
+    message = corpus.repo / ".git" / "COMMIT_EDITMSG"
+    message.write_text(f"fix\n\nBearer {corpus.by_name('plain-api').token}\n")
+    specs.append(
+        Spec("hook: a commit message", ("hook", "--", ".git/COMMIT_EDITMSG"), (), codes=(1,))
+    )
+    return specs
+
+
 def run_everything(corpus: Corpus) -> dict[str, list[Capture]]:
     groups: dict[str, list[Capture]] = {}
     with serve(FakeNotion(pick=verdict)) as api:
@@ -1092,6 +1116,7 @@ def run_everything(corpus: Corpus) -> dict[str, list[Capture]]:
         specs = scan_commands(corpus)
         specs["terminal"] = terminal_commands(corpus)
         specs["other"] = other_commands(corpus)
+        specs["gates"] = gate_commands(corpus)
         flat = [spec for group in specs.values() for spec in group]
         captures = run_batch(flat, corpus)
         by_name = {c.name: c for c in captures}
