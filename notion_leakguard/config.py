@@ -47,7 +47,12 @@ class Config(NamedTuple):
         return os.path.join(self.root, self.baseline) if self.baseline else None
 
 
-def load(cwd: str) -> Config:
+def load(cwd: str, path: str | None = None) -> Config:
+    """The configuration for `cwd`: `path` when given (a `.notion-leakguard.toml`-style file,
+    or a pyproject.toml with the table; its directory is where its paths start), else the
+    one found from `cwd` up to the top of the repository."""
+    if path is not None:
+        return _named(os.path.abspath(os.path.join(cwd, path)))
     root = _project_root(cwd)
     own = os.path.join(root, OWN_FILE)
     pyproject = os.path.join(root, PYPROJECT)
@@ -63,6 +68,19 @@ def load(cwd: str) -> Config:
                 raise LeakguardError(f"{pyproject}: [tool.{TABLE}] must be a table")
             return _parse(table, root=root, source=pyproject, prefix=f"tool.{TABLE}.")
     return Config(root=root)
+
+
+def _named(path: str) -> Config:
+    root = os.path.dirname(path)
+    if not os.path.isfile(path):
+        raise LeakguardError(f"{path}: no such configuration file")
+    document = _read_toml(path)
+    if os.path.basename(path) == PYPROJECT:
+        table = document.get("tool", {}).get(TABLE)
+        if not isinstance(table, dict):
+            raise LeakguardError(f"{path}: no [tool.{TABLE}] table")
+        return _parse(table, root=root, source=path, prefix=f"tool.{TABLE}.")
+    return _parse(document, root=root, source=path)
 
 
 def from_commit(cwd: str, commit: str) -> Config:

@@ -286,3 +286,25 @@ def test_verify_says_why_a_state_is_unknown(
             assert (finding["verified"], finding["verified_why"]) == ("unknown", why)
     finally:
         server.shutdown()
+
+
+def test_config_names_the_configuration_file(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    tok = _leak(in_git_dir, rng)
+    (in_git_dir / ".notion-leakguard.toml").write_text("exclude = []\n")
+    elsewhere = tmp_path / "ci" / "leakguard.toml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(f'[[allow]]\nfingerprint = "{fingerprint(tok)}"\nreason = "test key"\n')
+    assert _run(["scan", "app.py"], capsys, monkeypatch, in_git_dir)[0] == 1
+    for argv in (["scan", "app.py"], ["hook", "--", "app.py"], ["check-env"]):
+        code, out, _ = _run(
+            [argv[0], "--config", str(elsewhere), *argv[1:]], capsys, monkeypatch, in_git_dir
+        )
+        assert code == 0, (argv, out)
+    code, _, err = _run(["scan", "--config", "nope.toml"], capsys, monkeypatch, in_git_dir)
+    assert code == 2 and "nope.toml: no such configuration file" in err

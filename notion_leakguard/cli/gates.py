@@ -11,6 +11,7 @@ from notion_leakguard import hookinstall
 from notion_leakguard.cli.options import (
     EXIT_CLEAN,
     View,
+    config_option,
     report,
     report_options,
     suppression_options,
@@ -23,7 +24,8 @@ from notion_leakguard.redaction import shown
 @click.argument("remote", required=False)
 @click.argument("url", required=False)
 @report_options
-def pre_push(remote: str | None, url: str | None, view: View) -> int:
+@config_option
+def pre_push(remote: str | None, url: str | None, view: View, config_file: str | None) -> int:
     """git's pre-push hook: refuse a push whose new commits carry a key.
 
     Reads git's standard input (`<local ref> <local sha> <remote ref> <remote sha>` lines)
@@ -34,7 +36,7 @@ def pre_push(remote: str | None, url: str | None, view: View) -> int:
     from notion_leakguard.commands.push import pre_push as run_pre_push
 
     data = b"" if "PRE_COMMIT_REMOTE_NAME" in os.environ else _stdin_bytes()
-    outcome = run_pre_push(cwd=os.getcwd(), remote=remote, stdin=data)
+    outcome = run_pre_push(cwd=os.getcwd(), remote=remote, stdin=data, config_file=config_file)
     return report(outcome, view)
 
 
@@ -62,7 +64,14 @@ def pre_receive(view: View) -> int:
 )
 @report_options
 @suppression_options
-def ci(range_: str | None, view: View, baseline_file: str | None, no_suppress: bool) -> int:
+@config_option
+def ci(
+    range_: str | None,
+    view: View,
+    baseline_file: str | None,
+    no_suppress: bool,
+    config_file: str | None,
+) -> int:
     """Scan what the current CI job's push, pull request or merge request brings.
 
     GitHub Actions and GitLab CI are recognised from their environment (a push: before..after;
@@ -73,6 +82,7 @@ def ci(range_: str | None, view: View, baseline_file: str | None, no_suppress: b
     from notion_leakguard.commands.ci import ci as run_ci
 
     checked = run_ci(
+        config_file=config_file,
         cwd=os.getcwd(),
         environ=os.environ,
         range_=range_,

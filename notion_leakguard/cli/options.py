@@ -78,6 +78,16 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
     return with_view
 
 
+def config_option(command: Callable[..., int]) -> Callable[..., int]:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        help="The configuration file to use (default: .notion-leakguard.toml or pyproject.toml "
+        "found from here up to the top of the repository).",
+    )(command)
+
+
 def suppression_options(command: Callable[..., int]) -> Callable[..., int]:
     command = click.option(
         "--no-suppress",

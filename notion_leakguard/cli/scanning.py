@@ -13,6 +13,7 @@ from notion_leakguard.cli.options import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     View,
+    config_option,
     report,
     report_options,
     suppression_options,
@@ -51,6 +52,7 @@ from notion_leakguard.commands import Outcome
 )
 @report_options
 @suppression_options
+@config_option
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -65,6 +67,7 @@ def scan(
     verify_keys: bool,
     verify_all: bool,
     view: View,
+    config_file: str | None,
     baseline_file: str | None,
     no_suppress: bool,
     jobs: int | None,
@@ -88,6 +91,7 @@ def scan(
     from notion_leakguard.commands.scan import scan as run_scan
 
     outcome = run_scan(
+        config_file=config_file,
         cwd=os.getcwd(),
         paths=paths,
         staged=staged,
@@ -106,7 +110,8 @@ def scan(
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(readable=False))
-def hook(files: tuple[str, ...]) -> int:
+@config_option
+def hook(files: tuple[str, ...], config_file: str | None) -> int:
     """What the pre-commit hook runs: scan FILES (a file named - is a file, not stdin).
 
     During a commit pre-commit has stashed unstaged changes, so the files hold what is
@@ -115,7 +120,7 @@ def hook(files: tuple[str, ...]) -> int:
     """
     from notion_leakguard.commands.hook import hook as run_hook
 
-    return report(run_hook(files, cwd=os.getcwd()))
+    return report(run_hook(files, cwd=os.getcwd(), config_file=config_file))
 
 
 @click.command("rules")
@@ -147,17 +152,18 @@ def baseline_group() -> None:
 
 
 @baseline_group.command("create")
+@config_option
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
     help=f"Where to write it.  [default: `baseline` in the configuration, else {DEFAULT_BASELINE}]",
 )
-def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
+def baseline_create(paths: tuple[str, ...], output: str | None, config_file: str | None) -> int:
     """Record every current finding under PATHs (default: .) in a baseline."""
     from notion_leakguard.commands import baseline
 
-    written = baseline.create(paths, cwd=os.getcwd(), output=output)
+    written = baseline.create(paths, cwd=os.getcwd(), output=output, config_file=config_file)
     change = ""
     if written.before is not None:
         change = f" (was {written.before}: {written.added} added, {written.dropped} dropped)"
@@ -166,6 +172,7 @@ def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
 
 
 @baseline_group.command("update")
+@config_option
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option(
     "--baseline",
@@ -174,11 +181,15 @@ def baseline_create(paths: tuple[str, ...], output: str | None) -> int:
     help=f"The baseline.  [default: `baseline` in the configuration, else {DEFAULT_BASELINE}]",
 )
 @click.option("--add-new", is_flag=True, help="Also record findings the baseline lacks.")
-def baseline_update(paths: tuple[str, ...], baseline_file: str | None, add_new: bool) -> int:
+def baseline_update(
+    paths: tuple[str, ...], baseline_file: str | None, add_new: bool, config_file: str | None
+) -> int:
     """Drop entries that no longer occur under PATHs (default: .); add none unless --add-new."""
     from notion_leakguard.commands import baseline
 
-    written = baseline.update(paths, cwd=os.getcwd(), baseline=baseline_file, add_new=add_new)
+    written = baseline.update(
+        paths, cwd=os.getcwd(), baseline=baseline_file, add_new=add_new, config_file=config_file
+    )
     click.echo(
         f"{os.path.relpath(written.path)}: {written.entries} entries (was {written.before})",
         err=True,
@@ -189,7 +200,8 @@ def baseline_update(paths: tuple[str, ...], baseline_file: str | None, add_new: 
 @click.command("check-env")
 @click.option("--fix", is_flag=True, help="Add what is missing to the root .gitignore.")
 @report_options
-def check_env(fix: bool, view: View) -> int:
+@config_option
+def check_env(fix: bool, view: View, config_file: str | None) -> int:
     """Dotenv hygiene for the current repository.
 
     Reports dotenv files that no ignore rule covers and dotenv files git tracks or has
@@ -198,7 +210,7 @@ def check_env(fix: bool, view: View) -> int:
     """
     from notion_leakguard.commands.check_env import check_env as run_check
 
-    checked = run_check(cwd=os.getcwd(), fix=fix)
+    checked = run_check(cwd=os.getcwd(), fix=fix, config_file=config_file)
     if checked.added:  # what --fix changed: the output of a fixer (stdout)
         click.echo(f"{checked.gitignore}: added {', '.join(checked.added)}")
     for blocker in checked.blockers:

@@ -21,10 +21,16 @@ class Written(NamedTuple):
     dropped: int = 0
 
 
-def create(paths: Sequence[str], *, cwd: str, output: str | None = None) -> Written:
+def create(
+    paths: Sequence[str],
+    *,
+    cwd: str,
+    output: str | None = None,
+    config_file: str | None = None,
+) -> Written:
     """Record every current finding under `paths` (default .) in a baseline. Over an
     existing baseline, the hand-written reasons of entries that still occur are kept."""
-    settings = config.load(cwd)
+    settings = config.load(cwd, config_file)
     target = output or settings.baseline_path() or default_baseline(settings)
     result = _current(paths, cwd=cwd, settings=settings)
     directory = os.path.dirname(os.path.abspath(target))
@@ -52,10 +58,15 @@ def create(paths: Sequence[str], *, cwd: str, output: str | None = None) -> Writ
 
 
 def update(
-    paths: Sequence[str], *, cwd: str, baseline: str | None = None, add_new: bool = False
+    paths: Sequence[str],
+    *,
+    cwd: str,
+    baseline: str | None = None,
+    add_new: bool = False,
+    config_file: str | None = None,
 ) -> Written:
     """Drop entries that no longer occur under `paths` (default .); add none unless add_new."""
-    settings = config.load(cwd)
+    settings = config.load(cwd, config_file)
     target = baseline or settings.baseline_path() or default_baseline(settings)
     known = baselines.load(target)
     result = _current(paths, cwd=cwd, settings=settings)

@@ -16,8 +16,8 @@ class Checked(NamedTuple):
     blockers: tuple[str, ...] = ()  # why --fix could not cover a file
 
 
-def check_env(*, cwd: str, fix: bool = False) -> Checked:
-    settings = config.load(cwd)
+def check_env(*, cwd: str, fix: bool = False, config_file: str | None = None) -> Checked:
+    settings = config.load(cwd, config_file)
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     if not fix:
         findings = tuple(envfiles.check_repository(cwd, names))

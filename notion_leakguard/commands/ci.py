@@ -33,6 +33,7 @@ def ci(
     range_: str | None = None,
     baseline: str | None = None,
     lift: bool = False,
+    config_file: str | None = None,
 ) -> Checked:
     event = cievent.detect(environ, range_=range_)
     root = _root(cwd)
@@ -40,7 +41,7 @@ def ci(
         return Checked(Outcome(ScanResult((), root=root), PUSH_ADVICE), event, 0)
     plan = history.select(cwd, _selection(cwd, event), tags=_tags(cwd, event))
     _check_depth(cwd, plan)
-    settings = config.load(cwd)
+    settings = config.load(cwd, config_file)
     result = acknowledged(scan_plan(cwd, plan, root=root), settings, baseline=baseline, lift=lift)
     return Checked(Outcome(result, PUSH_ADVICE), event, len(plan.commits))
 

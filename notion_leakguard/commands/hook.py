@@ -21,11 +21,11 @@ MESSAGE_FILES = ("COMMIT_EDITMSG", "MERGE_MSG", "SQUASH_MSG")
 _VERBOSE_DIFF = re.compile(rb"^. -{24} >8 -{24}\n(?:.*\n)*?diff --git ", re.MULTILINE)
 
 
-def hook(filenames: Sequence[str], *, cwd: str) -> Outcome:
+def hook(filenames: Sequence[str], *, cwd: str, config_file: str | None = None) -> Outcome:
     """Scan the files pre-commit names (during a commit it has stashed unstaged changes, so
     they hold what is staged), with the configuration's excludes and baseline; a commit
     message file is scanned as the message."""
-    settings = config.load(cwd)
+    settings = config.load(cwd, config_file)
     if filenames and all(is_message_file(name, cwd=cwd) for name in filenames):
         fragments = [message(os.path.join(cwd, name)) for name in filenames]
         result = pipeline.scan(fragments, root=cwd, jobs=1)

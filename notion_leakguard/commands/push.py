@@ -22,7 +22,12 @@ from notion_leakguard.sources import history, pushed
 
 
 def pre_push(
-    *, cwd: str, remote: str | None, stdin: bytes, environ: Mapping[str, str] = os.environ
+    *,
+    cwd: str,
+    remote: str | None,
+    stdin: bytes,
+    environ: Mapping[str, str] = os.environ,
+    config_file: str | None = None,
 ) -> Outcome:
     """git's pre-push hook (standard input: the refs being pushed), or the pre-commit
     framework's pre-push stage (its environment names one ref)."""
@@ -35,7 +40,7 @@ def pre_push(
         known = [f"--remotes={remote}"] if remote else []
         plan = pushed.plan(cwd, pushed.parse_pre_push(stdin), known=known)
     result = scan_plan(cwd, plan, root=root)
-    return Outcome(acknowledged(result, config.load(cwd)), PUSH_ADVICE)
+    return Outcome(acknowledged(result, config.load(cwd, config_file)), PUSH_ADVICE)
 
 
 def pre_receive(*, cwd: str, stdin: bytes) -> Outcome:

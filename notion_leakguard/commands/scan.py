@@ -30,8 +30,9 @@ def scan(
     verify: bool = False,
     verify_all: bool = False,
     progress: Progress | None = None,
+    config_file: str | None = None,
 ) -> Outcome:
-    settings = config.load(cwd)
+    settings = config.load(cwd, config_file)
     if staged:
         outcome = Outcome(scan_staged(cwd, settings=settings), STAGED_ADVICE)
     elif history:
