@@ -22,8 +22,12 @@ TABLE = "notion-leakguard"
 
 
 class Allowed(NamedTuple):
-    fingerprint: str
+    """An `[[allow]]` entry: one token (by fingerprint) or every finding in the files a
+    gitignore-style glob names (`path`), with the reason."""
+
+    fingerprint: str | None
     reason: str
+    path: str | None = None
 
 
 class Config(NamedTuple):
@@ -38,6 +42,15 @@ class Config(NamedTuple):
     def excludes(self, path: str) -> bool:
         """Whether `path` (absolute, or relative to the working directory) is excluded."""
         matcher = glob_matcher(self.exclude)
+        if matcher is None:
+            return False
+        relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        return not relative.startswith("../") and matcher.match(relative) is not None
+
+    def allows_path(self, path: str) -> bool:
+        """Whether an `[[allow]]` entry's `path` glob covers `path` (as for excludes)."""
+        globs = tuple(a.path for a in self.allow if a.path is not None)
+        matcher = glob_matcher(globs)
         if matcher is None:
             return False
         relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
@@ -174,16 +187,23 @@ def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -
     for index, entry in enumerate(entries):
         key = f"allow[{index}]"
         if not isinstance(entry, dict):
-            raise fail(key, "must be a table with fingerprint and reason")
-        unknown = set(entry) - {"fingerprint", "reason"}
+            raise fail(key, "must be a table with fingerprint (or path) and reason")
+        unknown = set(entry) - {"fingerprint", "path", "reason"}
         if unknown:
-            raise fail(f"{key}.{sorted(unknown)[0]}", "unknown key (known: fingerprint, reason)")
-        fingerprint, reason = entry.get("fingerprint"), entry.get("reason")
-        if not isinstance(fingerprint, str) or not fingerprint.startswith("sha256:"):
+            raise fail(
+                f"{key}.{sorted(unknown)[0]}", "unknown key (known: fingerprint, path, reason)"
+            )
+        fingerprint, path, reason = entry.get("fingerprint"), entry.get("path"), entry.get("reason")
+        if path is not None:
+            if fingerprint is not None:
+                raise fail(key, "takes fingerprint or path, not both")
+            if not isinstance(path, str) or not path.strip() or path.startswith("!"):
+                raise fail(f"{key}.path", "must be a gitignore-style glob (no negation)")
+        elif not isinstance(fingerprint, str) or not fingerprint.startswith("sha256:"):
             raise fail(f"{key}.fingerprint", 'must be a string "sha256:…" from a report')
         if not isinstance(reason, str) or not reason.strip():
             raise fail(f"{key}.reason", "must be a non-empty string: say why it is allowed")
-        allow.append(Allowed(fingerprint, reason))
+        allow.append(Allowed(fingerprint, reason, path))
     return Config(
         root=root,
         source=source,

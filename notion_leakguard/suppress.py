@@ -17,12 +17,19 @@ def apply(
     allow: Sequence[Allowed] = (),
     baseline: baselines.Baseline | None = None,
     excluded: Callable[[str], bool] | None = None,
+    allowed_path: Callable[[str], bool] | None = None,
 ) -> ScanResult:
     """`result` with the findings that `excluded` (a path), `allow` or `baseline`
     acknowledge marked (finding paths are relative to `result.root`)."""
-    allowed = {a.fingerprint for a in allow}
+    allowed = {a.fingerprint for a in allow if a.fingerprint is not None}
     findings = [
-        f._replace(suppressed=CONFIG) if f.suppressed is None and f.fingerprint in allowed else f
+        f._replace(suppressed=CONFIG)
+        if f.suppressed is None
+        and (
+            f.fingerprint in allowed
+            or (allowed_path is not None and f.kind == "file" and allowed_path(f.path))
+        )
+        else f
         for f in result.findings
     ]
     if excluded is not None:

@@ -511,8 +511,8 @@ def error_cases() -> list[tuple[str, str, str, list[str]]]:
             "allow-unknown",
             OWN,
             '[[allow]]\nfingerprint = "sha256:00"\nreason = "r"\n'
-            '[[allow]]\nfingerprint = "sha256:11"\nreason = "r"\npath = "a.py"\n',
-            [OWN, "allow[1].path", "unknown key"],
+            '[[allow]]\nfingerprint = "sha256:11"\nreason = "r"\nline = 3\n',
+            [OWN, "allow[1].line", "unknown key"],
         ),
         (
             "pyproject-unknown",

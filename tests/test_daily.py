@@ -308,3 +308,30 @@ def test_config_names_the_configuration_file(
         assert code == 0, (argv, out)
     code, _, err = _run(["scan", "--config", "nope.toml"], capsys, monkeypatch, in_git_dir)
     assert code == 2 and "nope.toml: no such configuration file" in err
+
+
+def test_allow_by_path_glob(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tok, other = tokens.api_token(rng), tokens.legacy_token(rng)
+    (in_git_dir / "docs").mkdir()
+    (in_git_dir / "docs" / "example.md").write_text(f"NOTION_TOKEN={tok}\n")
+    (in_git_dir / "app.py").write_text(f"K = '{other}'\n")
+    (in_git_dir / ".notion-leakguard.toml").write_text(
+        '[[allow]]\npath = "docs/**"\nreason = "revoked keys in the docs"\n'
+    )
+    code, out, _ = _run(["scan"], capsys, monkeypatch, in_git_dir)
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines() if ": notion-" in line] == ["app.py"]
+    assert "1 by the configuration" in out
+    for text, problem in (
+        ('[[allow]]\npath = "docs/**"\n', "allow[0].reason"),
+        (f'[[allow]]\npath = "x"\nfingerprint = "{fingerprint(tok)}"\nreason = "r"\n', "not both"),
+        ('[[allow]]\npath = "!x"\nreason = "r"\n', "allow[0].path"),
+    ):
+        (in_git_dir / ".notion-leakguard.toml").write_text(text)
+        code, _, err = _run(["scan"], capsys, monkeypatch, in_git_dir)
+        assert code == 2 and problem in err, err

@@ -51,6 +51,15 @@ def acknowledged(
     def excluded(path: str) -> bool:
         return settings.excludes(os.path.join(root, path))
 
-    result = suppress.apply(result, allow=settings.allow, baseline=known, excluded=excluded)
+    def allowed_path(path: str) -> bool:
+        return settings.allows_path(os.path.join(root, path))
+
+    result = suppress.apply(
+        result,
+        allow=settings.allow,
+        baseline=known,
+        excluded=excluded,
+        allowed_path=allowed_path,
+    )
     result = result._replace(notes=result.notes + notes)
     return suppress.lift(result) if lift else result
