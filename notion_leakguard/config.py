@@ -28,6 +28,7 @@ class Allowed(NamedTuple):
     fingerprint: str | None
     reason: str
     path: str | None = None
+    regex: str | None = None  # matched against the finding's line
 
 
 class Config(NamedTuple):
@@ -188,22 +189,28 @@ def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -
         key = f"allow[{index}]"
         if not isinstance(entry, dict):
             raise fail(key, "must be a table with fingerprint (or path) and reason")
-        unknown = set(entry) - {"fingerprint", "path", "reason"}
+        unknown = set(entry) - {"fingerprint", "path", "regex", "reason"}
         if unknown:
             raise fail(
-                f"{key}.{sorted(unknown)[0]}", "unknown key (known: fingerprint, path, reason)"
+                f"{key}.{sorted(unknown)[0]}",
+                "unknown key (known: fingerprint, path, regex, reason)",
             )
-        fingerprint, path, reason = entry.get("fingerprint"), entry.get("path"), entry.get("reason")
+        fingerprint, path, regex = entry.get("fingerprint"), entry.get("path"), entry.get("regex")
+        reason = entry.get("reason")
+        if sum(value is not None for value in (fingerprint, path, regex)) > 1:
+            raise fail(key, "takes one of fingerprint, path and regex, not several")
         if path is not None:
-            if fingerprint is not None:
-                raise fail(key, "takes fingerprint or path, not both")
             if not isinstance(path, str) or not path.strip() or path.startswith("!"):
                 raise fail(f"{key}.path", "must be a gitignore-style glob (no negation)")
+        elif regex is not None:
+            if not isinstance(regex, str) or not regex:
+                raise fail(f"{key}.regex", "must be a regular expression (a string)")
+            _check_regex(regex, fail(f"{key}.regex", "is not a valid regular expression"))
         elif not isinstance(fingerprint, str) or not fingerprint.startswith("sha256:"):
             raise fail(f"{key}.fingerprint", 'must be a string "sha256:…" from a report')
         if not isinstance(reason, str) or not reason.strip():
             raise fail(f"{key}.reason", "must be a non-empty string: say why it is allowed")
-        allow.append(Allowed(fingerprint, reason, path))
+        allow.append(Allowed(fingerprint, reason, path, regex))
     return Config(
         root=root,
         source=source,
@@ -212,6 +219,15 @@ def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -
         extra_dotenv_patterns=strings("extra-dotenv-patterns"),
         allow=tuple(allow),
     )
+
+
+def _check_regex(pattern: str, invalid: LeakguardError) -> None:
+    import regex  # the `regex` package: its matching can time out (see suppress.py)
+
+    try:
+        regex.compile(pattern)
+    except regex.error:
+        raise invalid from None
 
 
 @cache

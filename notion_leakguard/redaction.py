@@ -5,7 +5,7 @@ helpers all show paths and messages through here."""
 from __future__ import annotations
 
 from notion_leakguard.findings import redact
-from notion_leakguard.scanner import token_spans
+from notion_leakguard.scanner import previews_in, token_spans
 
 
 def redact_text(text: str) -> str:
@@ -41,6 +41,15 @@ def printable(text: str) -> str:
         else:
             shown.append(char)
     return "".join(shown)
+
+
+def shown_line(text: str, limit: int = 160) -> str:
+    """A line of a scanned file, safe to show: plain tokens as previews; a line that still
+    holds a token in another form (base64, escaped, ...) is not shown at all."""
+    redacted = redact_text(text.strip())
+    if previews_in(redacted.encode("utf-8", "surrogateescape")):
+        return "(the line holds the key in an encoded form: not shown)"
+    return printable(redacted)[:limit]
 
 
 def shown(text: str) -> str:

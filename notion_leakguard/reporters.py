@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from notion_leakguard import __version__
 from notion_leakguard.advice import SCAN_ADVICE
 from notion_leakguard.findings import Finding, ScanResult
-from notion_leakguard.redaction import printable, redact_text
+from notion_leakguard.redaction import printable, redact_text, shown_line
 from notion_leakguard.rules import ENV_NOT_IGNORED, ENV_TRACKED, RULES
 
 FORMATS = ("text", "json", "sarif")
@@ -38,29 +39,37 @@ def render(
     color: bool = False,
     advice: str = SCAN_ADVICE,
     subject: str = "tokens",
+    lines: Mapping[tuple[str, int], str] | None = None,
 ) -> str:
     if fmt == "json":
         return render_json(result)
     if fmt == "sarif":
         return render_sarif(result)
-    return render_text(result, color=color, advice=advice, subject=subject)
+    return render_text(result, color=color, advice=advice, subject=subject, lines=lines)
 
 
 def render_text(
-    result: ScanResult, *, color: bool = False, advice: str = SCAN_ADVICE, subject: str = "tokens"
+    result: ScanResult,
+    *,
+    color: bool = False,
+    advice: str = SCAN_ADVICE,
+    subject: str = "tokens",
+    lines: Mapping[tuple[str, int], str] | None = None,
 ) -> str:
-    """One line per finding, a summary, then once what to do (`advice` for tokens)."""
+    """One line per finding (with `lines`, the finding's line below it, redacted), a
+    summary, then once what to do (`advice` for tokens)."""
 
     def paint(text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
-    lines = []
+    shown_lines = lines or {}
+    out: list[str] = []
     order = {"live": 0, "unknown": 1, "invalid": 2}
     for f in sorted(result.reported, key=lambda f: order.get(f.verified or "", 3)):
         rule = paint(f.rule, "31")
         path = paint(printable(redact_text(f.path)), "1")
         if not f.line:
-            lines.append(f"{path}: {rule} ({f.message})")
+            out.append(f"{path}: {rule} ({f.message})")
             continue
         line = f"{path}:{f.line}:{f.column}: {rule} {f.preview}"
         if f.encoding != "plain":  # the preview is of the decoded key, not of the text there
@@ -70,16 +79,19 @@ def render_text(
         if f.verified is not None:
             state = f"{f.verified}: {f.verified_why}" if f.verified_why else f.verified
             line += f" [{paint(state, '1;31' if f.verified == 'live' else '33')}]"
-        lines.append(line)
-    lines.append(summary(result, subject=subject))
+        out.append(line)
+        text = shown_lines.get((f.path, f.line))
+        if text is not None:
+            out.append(f"    {shown_line(text)}")
+    out.append(summary(result, subject=subject))
     states = sorted({f.verified for f in result.reported if f.verified}, key=order.__getitem__)
-    lines += [f"  [{state}] {_MEANINGS[state]}" for state in states]
+    out += [f"  [{state}] {_MEANINGS[state]}" for state in states]
     tokens = [f for f in result.reported if f.line]
     if tokens:
-        lines += ["", advice.rstrip("\n")]
+        out += ["", advice.rstrip("\n")]
     if len(tokens) < len(result.reported):
-        lines += ["", _env_advice(result.reported)]
-    return "\n".join(lines) + "\n"
+        out += ["", _env_advice(result.reported)]
+    return "\n".join(out) + "\n"
 
 
 def _origin_text(finding: Finding) -> str:

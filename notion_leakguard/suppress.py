@@ -4,7 +4,7 @@ is never silent: suppressed findings stay in the result, and reports count them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from notion_leakguard import baseline as baselines
 from notion_leakguard.config import Allowed
@@ -48,6 +48,37 @@ def apply(
             index = open_ones[position]
             findings[index] = findings[index]._replace(suppressed=BASELINE)
     return result._replace(findings=tuple(findings))
+
+
+REGEX_TIMEOUT = 0.1  # seconds a user's allow pattern may take on one line
+
+
+def by_line(
+    result: ScanResult, patterns: Sequence[str], lines: Mapping[tuple[str, int], str]
+) -> tuple[ScanResult, list[str]]:
+    """`result` with the findings whose line an allow pattern matches marked, and the
+    patterns that took too long (catastrophic backtracking): they match nothing."""
+    import regex  # its matching can time out, unlike re's
+
+    compiled = [(pattern, regex.compile(pattern)) for pattern in patterns]
+    slow: list[str] = []
+    findings = []
+    for finding in result.findings:
+        text = lines.get((finding.path, finding.line))
+        if finding.suppressed is None and text is not None:
+            for pattern, matcher in compiled:
+                if pattern in slow:
+                    continue
+                try:
+                    hit = matcher.search(text, timeout=REGEX_TIMEOUT) is not None
+                except TimeoutError:
+                    slow.append(pattern)
+                    continue
+                if hit:
+                    finding = finding._replace(suppressed=CONFIG)
+                    break
+        findings.append(finding)
+    return result._replace(findings=tuple(findings)), slow
 
 
 def lift(result: ScanResult) -> ScanResult:

@@ -329,9 +329,61 @@ def test_allow_by_path_glob(
     assert "1 by the configuration" in out
     for text, problem in (
         ('[[allow]]\npath = "docs/**"\n', "allow[0].reason"),
-        (f'[[allow]]\npath = "x"\nfingerprint = "{fingerprint(tok)}"\nreason = "r"\n', "not both"),
+        (
+            f'[[allow]]\npath = "x"\nfingerprint = "{fingerprint(tok)}"\nreason = "r"\n',
+            "not several",
+        ),
         ('[[allow]]\npath = "!x"\nreason = "r"\n', "allow[0].path"),
     ):
         (in_git_dir / ".notion-leakguard.toml").write_text(text)
         code, _, err = _run(["scan"], capsys, monkeypatch, in_git_dir)
         assert code == 2 and problem in err, err
+
+
+def test_verbose_shows_each_line_redacted(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import base64
+
+    tok, other = tokens.api_token(rng), tokens.legacy_token(rng)
+    (in_git_dir / "app.py").write_text(f'client = Client(auth="{tok}")\n')
+    encoded = base64.b64encode(f"NOTION_TOKEN={other}".encode()).decode()
+    (in_git_dir / "secret.yaml").write_text(f"data:\n  env: {encoded}\n")
+    code, out, _ = _run(["scan", "-v", "app.py", "secret.yaml"], capsys, monkeypatch, in_git_dir)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[1] == f'    client = Client(auth="{tokens.preview(tok)}")'
+    assert lines[3] == "    (the line holds the key in an encoded form: not shown)"
+    assert tok not in out and encoded not in out and other not in out
+    git("add", "app.py", cwd=in_git_dir)
+    code, out, _ = _run(["scan", "--staged", "-v"], capsys, monkeypatch, in_git_dir)
+    assert out.splitlines()[1] == f'    client = Client(auth="{tokens.preview(tok)}")'
+
+
+def test_allow_by_regex_on_the_line_with_a_timeout(
+    in_git_dir: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    test_key, real = tokens.api_token(rng), tokens.api_token(rng)
+    (in_git_dir / "tests.py").write_text(
+        f'FAKE = "{test_key}"  # sandbox workspace\nREAL = "{real}"\n'
+    )
+    config = in_git_dir / ".notion-leakguard.toml"
+    config.write_text('[[allow]]\nregex = "#\\\\s*sandbox"\nreason = "sandbox key"\n')
+    code, out, _ = _run(["scan", "tests.py"], capsys, monkeypatch, in_git_dir)
+    assert code == 1
+    assert [line.split(":")[1] for line in out.splitlines() if ": notion-" in line] == ["2"]
+    assert "1 by the configuration" in out
+    # a pattern that backtracks for ever is named and applies to nothing; the scan goes on
+    config.write_text('[[allow]]\nregex = "(a|aa)+c"\nreason = "slow"\n')
+    (in_git_dir / "tests.py").write_text(f'X = "{real}"  ' + "a" * 60 + "\n")
+    code, out, err = _run(["scan", "tests.py"], capsys, monkeypatch, in_git_dir)
+    assert code == 1 and "allow regex '(a|aa)+c' took too long" in err
+    config.write_text('[[allow]]\nregex = "(unclosed"\nreason = "r"\n')
+    code, _, err = _run(["scan", "tests.py"], capsys, monkeypatch, in_git_dir)
+    assert code == 2 and "allow[0].regex: is not a valid regular expression" in err

@@ -28,6 +28,7 @@ class View(NamedTuple):
     color: str = "auto"  # auto, always or never
     exit_zero: bool = False  # report, and exit 0 all the same (as ruff and flake8 have)
     quiet: bool = False  # no progress display (notes and warnings are always shown)
+    verbose: bool = False  # each finding's line, its key redacted
 
 
 def report_options(command: Callable[..., int]) -> Callable[..., int]:
@@ -41,9 +42,11 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
         color: str,
         exit_zero: bool,
         quiet: bool,
+        verbose: bool,
         **kwargs: object,
     ) -> int:
-        return command(*args, view=View(fmt, output, color, exit_zero, quiet), **kwargs)
+        view = View(fmt, output, color, exit_zero, quiet, verbose)
+        return command(*args, view=view, **kwargs)
 
     for option in reversed(
         (
@@ -72,6 +75,12 @@ def report_options(command: Callable[..., int]) -> Callable[..., int]:
             ),
             click.option("--exit-zero", is_flag=True, help="Exit 0 even when something was found."),
             click.option("--quiet", "-q", is_flag=True, help="No progress display."),
+            click.option(
+                "--verbose",
+                "-v",
+                is_flag=True,
+                help="Show each finding's line (the key redacted) in the text report.",
+            ),
         )
     ):
         with_view = option(with_view)
@@ -121,7 +130,19 @@ def report(outcome: Outcome, view: View = DEFAULT_VIEW) -> int:
         click.echo(f"notion-leakguard: warning: {incomplete_text(result)}", err=True)
     if view.output is None:
         color = view.fmt == "text" and wants_color(sys.stdout, view.color)
-        text = render(result, view.fmt, color=color, advice=outcome.advice, subject=outcome.subject)
+        lines = None
+        if view.verbose and view.fmt == "text":
+            from notion_leakguard import recollect
+
+            lines = recollect.lines(result.reported, root=result.root, read_from=outcome.read_from)
+        text = render(
+            result,
+            view.fmt,
+            color=color,
+            advice=outcome.advice,
+            subject=outcome.subject,
+            lines=lines,
+        )
         click.echo(text, nl=False, color=color)
     else:
         rendered = render(result, view.fmt, advice=outcome.advice).encode()

@@ -19,6 +19,14 @@ class Outcome(NamedTuple):
     result: ScanResult
     advice: str  # what the text report says to do about a token (reporters' *_ADVICE)
     subject: str = "tokens"  # what was looked for: "tokens", or "dotenv" (check-env)
+    read_from: str = "files"  # where findings can be read again (recollect.READ_FROM)
+
+
+def _lines(result: ScanResult, read_from: str) -> dict[tuple[str, int], str]:
+    from notion_leakguard import recollect
+
+    open_ones = [f for f in result.findings if f.suppressed is None]
+    return recollect.lines(open_ones, root=result.root, read_from=read_from)
 
 
 def default_baseline(settings: config.Config) -> str:
@@ -28,7 +36,12 @@ def default_baseline(settings: config.Config) -> str:
 
 
 def acknowledged(
-    result: ScanResult, settings: config.Config, *, baseline: str | None = None, lift: bool = False
+    result: ScanResult,
+    settings: config.Config,
+    *,
+    baseline: str | None = None,
+    lift: bool = False,
+    read_from: str = "files",
 ) -> ScanResult:
     """`result` with what the configuration and the baseline (`baseline`, else the
     configuration's, else one at the default place) acknowledge marked, and the
@@ -61,5 +74,12 @@ def acknowledged(
         excluded=excluded,
         allowed_path=allowed_path,
     )
+    patterns = [a.regex for a in settings.allow if a.regex is not None]
+    if patterns:
+        result, slow = suppress.by_line(result, patterns, _lines(result, read_from))
+        notes += tuple(
+            Note(f"{settings.source}: allow regex {p!r} took too long on a line; not applied")
+            for p in slow
+        )
     result = result._replace(notes=result.notes + notes)
     return suppress.lift(result) if lift else result

@@ -42,8 +42,10 @@ def ci(
     plan = history.select(cwd, _selection(cwd, event), tags=_tags(cwd, event))
     _check_depth(cwd, plan)
     settings = config.load(cwd, config_file)
-    result = acknowledged(scan_plan(cwd, plan, root=root), settings, baseline=baseline, lift=lift)
-    return Checked(Outcome(result, PUSH_ADVICE), event, len(plan.commits))
+    found = scan_plan(cwd, plan, root=root)
+    result = acknowledged(found, settings, baseline=baseline, lift=lift, read_from="history")
+    outcome = Outcome(result, PUSH_ADVICE, read_from="history")
+    return Checked(outcome, event, len(plan.commits))
 
 
 def _selection(cwd: str, event: cievent.Event) -> list[str]:

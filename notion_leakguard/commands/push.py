@@ -40,7 +40,9 @@ def pre_push(
         known = [f"--remotes={remote}"] if remote else []
         plan = pushed.plan(cwd, pushed.parse_pre_push(stdin), known=known)
     result = scan_plan(cwd, plan, root=root)
-    return Outcome(acknowledged(result, config.load(cwd, config_file)), PUSH_ADVICE)
+    settings = config.load(cwd, config_file)
+    result = acknowledged(result, settings, read_from="history")
+    return Outcome(result, PUSH_ADVICE, read_from="history")
 
 
 def pre_receive(*, cwd: str, stdin: bytes) -> Outcome:
@@ -50,7 +52,7 @@ def pre_receive(*, cwd: str, stdin: bytes) -> Outcome:
     plan = pushed.plan(cwd, updates, known=["--all"])
     result = scan_plan(cwd, plan, root=cwd)
     tips = [u.new for u in updates if not pushed.is_zero(u.new)]
-    return Outcome(_acknowledged_by_pushed(cwd, result, tips), RECEIVE_ADVICE)
+    return Outcome(_acknowledged_by_pushed(cwd, result, tips), RECEIVE_ADVICE, read_from="history")
 
 
 def scan_plan(cwd: str, plan: history.Plan | None, *, root: str) -> ScanResult:

@@ -34,16 +34,19 @@ def scan(
 ) -> Outcome:
     settings = config.load(cwd, config_file)
     if staged:
-        outcome = Outcome(scan_staged(cwd, settings=settings), STAGED_ADVICE)
+        outcome = Outcome(scan_staged(cwd, settings=settings), STAGED_ADVICE, read_from="index")
     elif history:
         outcome = Outcome(
             scan_history(cwd, paths, all_refs=all_refs, progress=progress, jobs=jobs),
             HISTORY_ADVICE,
+            read_from="history",
         )
     else:
         found = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs, use_git=use_git)
         outcome = Outcome(found, SCAN_ADVICE)
-    result = acknowledged(outcome.result, settings, baseline=baseline, lift=lift)
+    result = acknowledged(
+        outcome.result, settings, baseline=baseline, lift=lift, read_from=outcome.read_from
+    )
     if verify:
         result = verified(result, from_git=staged or history, verify_all=verify_all)
     return outcome._replace(result=result)
