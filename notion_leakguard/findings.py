@@ -87,6 +87,7 @@ class ScanResult(NamedTuple):
     # Objects a history scan could not read (missing from the object store): the scan is
     # incomplete, and finding nothing then is not a clean result.
     unreadable: tuple[str, ...] = ()
+    excluded: int = 0  # files the configuration's `exclude` covers (scanned; findings suppressed)
 
     @property
     def reported(self) -> tuple[Finding, ...]:
@@ -104,14 +105,16 @@ def merge(results: Iterable[ScanResult]) -> ScanResult:
     scanned = 0
     root = ""
     unreadable: list[str] = []
+    excluded = 0
     for result in results:
         root = root or result.root
         unreadable.extend(result.unreadable)
+        excluded += result.excluded
         findings.extend(result.findings)
         skipped.extend(result.skipped)
         notes.extend(n for n in result.notes if n not in notes)
         scanned += result.files_scanned
     findings.sort(key=lambda f: f.sort_key)
     return ScanResult(
-        tuple(findings), tuple(skipped), scanned, tuple(notes), root, tuple(unreadable)
+        tuple(findings), tuple(skipped), scanned, tuple(notes), root, tuple(unreadable), excluded
     )

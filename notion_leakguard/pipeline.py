@@ -28,14 +28,21 @@ PARALLEL_MIN_FILES = 400
 _BATCH = 256
 
 
-def scan(items: Iterable[Item], *, root: str, jobs: int | None = None) -> ScanResult:
+def scan(
+    items: Iterable[Item],
+    *,
+    root: str,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScanResult:
     """Every finding in the fragments as `items` yields them (passing on what the source
     found by itself), paths relative to `root`. A large set of files is spread over worker
-    processes while the rest is still being listed."""
+    processes while the rest is still being listed. `progress` is told the files and bytes
+    read so far, now and then."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     pending = iter(items)
     if workers < 2:
-        return _scan_batch(pending)._replace(root=root)
+        return _scan_batch(pending, progress)[0]._replace(root=root)
     # Take the first items while they can travel to a worker; a stream (a git blob) must be
     # read before the next item is asked for, so it ends the look-ahead at once.
     head: list[Item] = []
@@ -44,17 +51,29 @@ def scan(items: Iterable[Item], *, root: str, jobs: int | None = None) -> ScanRe
         if not _can_send(item) or len(head) == PARALLEL_MIN_FILES:
             break
     if len(head) < PARALLEL_MIN_FILES or not _can_send(head[-1]):
-        return _scan_batch(chain(head, pending))._replace(root=root)
+        return _scan_batch(chain(head, pending), progress)[0]._replace(root=root)
     # Imported here: a pre-commit run with a handful of files never pays for them.
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
+    read = [0, 0]  # files, bytes: added up as batches come back (in the pool's thread)
+
+    def done(future: Future[tuple[ScanResult, int]]) -> None:
+        if progress is not None and not future.cancelled() and future.exception() is None:
+            result, size = future.result()
+            read[0] += result.files_scanned
+            read[1] += size
+            progress(read[0], read[1])
+
+    count = progress is not None
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
         futures = []
         batch = head
         while batch:
-            futures.append(pool.submit(_scan_sent, [_sendable(item) for item in batch]))
+            sent = [_sendable(item) for item in batch]
+            futures.append(pool.submit(_scan_sent, sent, count))
+            futures[-1].add_done_callback(done)
             batch = list(islice(pending, _BATCH))
-        return merge(future.result() for future in futures)._replace(root=root)
+        return merge(future.result()[0] for future in futures)._replace(root=root)
 
 
 class Numbered(Protocol):
@@ -239,8 +258,8 @@ def _sendable(item: Item) -> _Sent:
     return item
 
 
-def _scan_sent(items: list[_Sent]) -> ScanResult:
-    return _scan_batch([_received(item) for item in items])
+def _scan_sent(items: list[_Sent], count: bool) -> tuple[ScanResult, int]:
+    return _scan_batch([_received(item) for item in items], None, count=count)
 
 
 def _received(item: _Sent) -> Item:
@@ -259,23 +278,43 @@ def _pool_context() -> BaseContext:
     return multiprocessing.get_context()
 
 
-def _scan_batch(items: Iterable[Item]) -> ScanResult:
+_PROGRESS_EVERY = 64  # files between two calls of a progress callback
+
+
+def _scan_batch(
+    items: Iterable[Item],
+    progress: Callable[[int, int], None] | None,
+    *,
+    count: bool = False,
+) -> tuple[ScanResult, int]:
+    """The result, and the bytes read when they were counted (for progress only: counting
+    wraps every file's blocks)."""
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     notes: list[Note] = []
-    scanned = 0
+    scanned = size = 0
+    count = count or progress is not None
     for item in items:
         if isinstance(item, Fragment):
             try:
-                findings.extend(_findings(item, blocks(item.content)))
+                if count:
+                    counted = _Counting(blocks(item.content))
+                    findings.extend(_findings(item, counted))
+                    size += counted.total
+                else:
+                    findings.extend(_findings(item, blocks(item.content)))
                 scanned += 1
             except OSError as error:
                 skipped.append(Skipped(item.path, error.strerror or str(error)))
+            if progress is not None and scanned % _PROGRESS_EVERY == 0:
+                progress(scanned, size)
         elif isinstance(item, Skipped):
             skipped.append(item)
         else:
             notes.append(item)
-    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes))
+    if progress is not None:
+        progress(scanned, size)
+    return ScanResult(tuple(findings), tuple(skipped), scanned, tuple(notes)), size
 
 
 class _Counting:

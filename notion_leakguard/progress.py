@@ -32,3 +32,36 @@ def reporter(stream: TextIO) -> Callable[[int, int, int], None] | None:
         stream.flush()
 
     return show
+
+
+class FileProgress:
+    """A callback (files, bytes) for scans of files and directories: one line redrawn, and
+    `finish` ends it with what was scanned."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.started = self.last = time.monotonic()
+        self.files = self.size = 0
+
+    def __call__(self, files: int, size: int) -> None:
+        self.files, self.size = files, size
+        now = time.monotonic()
+        if now - self.last < 0.2:
+            return
+        self.last = now
+        rate = size / max(now - self.started, 1e-6) / 1e6
+        self.stream.write(f"\r{files} files, {size / 1e6:.1f} MB, {rate:.1f} MB/s ")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        elapsed = time.monotonic() - self.started
+        self.stream.write(
+            f"\rscanned {self.files} files, {self.size / 1e6:.1f} MB in {elapsed:.1f} s\n"
+        )
+        self.stream.flush()
+
+
+def files_reporter(stream: TextIO) -> FileProgress | None:
+    """A FileProgress on `stream`, or None when it is not a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    return FileProgress(stream) if callable(isatty) and isatty() else None

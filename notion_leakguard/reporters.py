@@ -133,6 +133,9 @@ def summary(result: ScanResult, *, subject: str = "tokens") -> str:
     text = "; ".join(parts)
     if result.unreadable:
         text += f" ({incomplete_text(result)})"
+    if result.excluded:
+        count = result.excluded
+        text += f" ({count} file{'s' * (count != 1)} matched `exclude`)"
     if result.suppressed:
         kinds = Counter(f.suppressed for f in result.suppressed)
         detail = ", ".join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,7 @@ def test_exclude_is_never_silent_and_holds_for_staged_and_history(
         code, out, _ = _run(argv, capsys, monkeypatch, in_git_dir)
         assert code == 0, argv
         assert "(1 suppressed: 1 by exclude; --no-suppress shows them)" in out, argv
+        assert "(1 file matched `exclude`)" in out, argv
         code, out, _ = _run([*argv, "--no-suppress"], capsys, monkeypatch, in_git_dir)
         assert code == 1 and f"sample.py:1:6: notion-api-token {tokens.preview(tok)}" in out
     git("commit", "-q", "-m", "fixture", "--no-verify", cwd=in_git_dir)
@@ -387,3 +389,39 @@ def test_allow_by_regex_on_the_line_with_a_timeout(
     config.write_text('[[allow]]\nregex = "(unclosed"\nreason = "r"\n')
     code, _, err = _run(["scan", "tests.py"], capsys, monkeypatch, in_git_dir)
     assert code == 2 and "allow[0].regex: is not a valid regular expression" in err
+
+
+@pytest.mark.parametrize("jobs", (1, 2))
+def test_a_long_file_scan_reports_progress_and_ends_with_what_it_read(
+    tmp_path: Path, jobs: int
+) -> None:
+    import io
+
+    from notion_leakguard import pipeline, progress
+    from notion_leakguard.sources import files
+
+    count = pipeline.PARALLEL_MIN_FILES + 300
+    for index in range(count):
+        (tmp_path / f"f{index:04}.txt").write_bytes(b"x" * 100)
+    calls: list[tuple[int, int]] = []
+    result = pipeline.scan(
+        files.Walk(["."], cwd=str(tmp_path)),
+        root=str(tmp_path),
+        jobs=jobs,
+        progress=lambda done, size: calls.append((done, size)),
+    )
+    assert result.files_scanned == count
+    assert calls[-1] == (count, count * 100) if jobs == 1 else max(calls) == (count, count * 100)
+    assert len(calls) > 2  # along the way, not only at the end
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert progress.files_reporter(io.StringIO()) is None  # pipes and CI logs get nothing
+    screen = Terminal()
+    shown = progress.files_reporter(screen)
+    assert shown is not None
+    shown(count, count * 100)
+    shown.finish()
+    assert re.search(rf"\rscanned {count} files, 0\.1 MB in \d+\.\d s\n$", screen.getvalue())

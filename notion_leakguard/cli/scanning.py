@@ -90,7 +90,9 @@ def scan(
     from notion_leakguard import progress
     from notion_leakguard.commands.scan import scan as run_scan
 
+    shown = None if view.quiet or staged or history else progress.files_reporter(sys.stderr)
     outcome = run_scan(
+        file_progress=shown,
         config_file=config_file,
         cwd=os.getcwd(),
         paths=paths,
@@ -105,6 +107,8 @@ def scan(
         verify_all=verify_all,
         progress=None if view.quiet or not history else progress.reporter(sys.stderr),
     )
+    if shown is not None:
+        shown.finish()
     return report(outcome, view)
 
 

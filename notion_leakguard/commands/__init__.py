@@ -8,11 +8,13 @@ acknowledgements (configuration, baseline) applied to a result.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from notion_leakguard import baseline as baselines
 from notion_leakguard import config, suppress
 from notion_leakguard.findings import Note, ScanResult
+from notion_leakguard.sources import Fragment, Item
 
 
 class Outcome(NamedTuple):
@@ -27,6 +29,24 @@ def _lines(result: ScanResult, read_from: str) -> dict[tuple[str, int], str]:
 
     open_ones = [f for f in result.findings if f.suppressed is None]
     return recollect.lines(open_ones, root=result.root, read_from=read_from)
+
+
+def excluded_count(items: Iterable[Item], settings: config.Config, root: str) -> Counted:
+    """`items`, passed through, counting the files the configuration excludes."""
+    return Counted(items, lambda path: settings.excludes(os.path.join(root, path)))
+
+
+class Counted:
+    def __init__(self, items: Iterable[Item], excluded: Callable[[str], bool]) -> None:
+        self.items = items
+        self.excluded = excluded
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Item]:
+        for item in self.items:
+            if isinstance(item, Fragment) and self.excluded(item.path):
+                self.count += 1
+            yield item
 
 
 def default_baseline(settings: config.Config) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from notion_leakguard import config, envfiles, git, pipeline
 from notion_leakguard.advice import MESSAGE_ADVICE, STAGED_ADVICE
-from notion_leakguard.commands import Outcome, acknowledged
+from notion_leakguard.commands import Outcome, acknowledged, excluded_count
 from notion_leakguard.errors import LeakguardError, file_errors
 from notion_leakguard.sources import COMMIT_MESSAGE, Fragment, files
 
@@ -32,7 +32,9 @@ def hook(filenames: Sequence[str], *, cwd: str, config_file: str | None = None) 
         return Outcome(acknowledged(result, settings), MESSAGE_ADVICE)
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     walk = files.Walk(filenames, cwd=cwd, dotenv=names)
-    result = pipeline.scan(walk, root=cwd)
+    counted = excluded_count(walk, settings, cwd)
+    result = pipeline.scan(counted, root=cwd)
+    result = result._replace(excluded=counted.count)  # counted as the scan went
     return Outcome(acknowledged(result, settings), STAGED_ADVICE)
 
 

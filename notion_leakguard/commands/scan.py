@@ -3,12 +3,13 @@ and, when asked, verification."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from notion_leakguard import config, envfiles, git, pipeline
 from notion_leakguard.advice import HISTORY_ADVICE, SCAN_ADVICE, STAGED_ADVICE
-from notion_leakguard.commands import Outcome, acknowledged
+from notion_leakguard.commands import Outcome, acknowledged, excluded_count
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Note, ScanResult, merge
 from notion_leakguard.sources import files, staged
@@ -30,6 +31,7 @@ def scan(
     verify: bool = False,
     verify_all: bool = False,
     progress: Progress | None = None,
+    file_progress: Callable[[int, int], None] | None = None,
     config_file: str | None = None,
 ) -> Outcome:
     settings = config.load(cwd, config_file)
@@ -42,7 +44,14 @@ def scan(
             read_from="history",
         )
     else:
-        found = scan_paths(paths or (".",), cwd=cwd, settings=settings, jobs=jobs, use_git=use_git)
+        found = scan_paths(
+            paths or (".",),
+            cwd=cwd,
+            settings=settings,
+            jobs=jobs,
+            use_git=use_git,
+            progress=file_progress,
+        )
         outcome = Outcome(found, SCAN_ADVICE)
     result = acknowledged(
         outcome.result, settings, baseline=baseline, lift=lift, read_from=outcome.read_from
@@ -59,6 +68,7 @@ def scan_paths(
     settings: config.Config,
     jobs: int | None = None,
     use_git: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ScanResult:
     """Files and directories (`-`: standard input), paths relative to `cwd`, with the dotenv
     hygiene of what the walk met inside git work trees (`use_git` False: every file below
@@ -69,7 +79,9 @@ def scan_paths(
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     named = [p for p in paths if p != files.STDIN]
     walk = files.Walk(named, cwd=cwd, dotenv=names, use_git=use_git)
-    results.append(pipeline.scan(walk, root=cwd, jobs=jobs))
+    counted = excluded_count(walk, settings, cwd)
+    results.append(pipeline.scan(counted, root=cwd, jobs=jobs, progress=progress))
+    results.append(ScanResult((), excluded=counted.count, root=cwd))
     dotenv = envfiles.listing_findings(walk.listings, names)
     results.append(ScanResult(tuple(dotenv), root=cwd))
     return merge(results)
@@ -82,6 +94,7 @@ def scan_staged(cwd: str, *, settings: config.Config) -> ScanResult:
     root = git.top_level(cwd)
     changes = staged.staged_changes(cwd)
     paths = changes.paths
+    excluded = sum(settings.excludes(os.path.join(root, path)) for path in paths)
     names = envfiles.DotenvNames(settings.extra_dotenv_patterns)
     dotenv = [
         envfiles.file_finding(envfiles.TRACKED, path)
@@ -94,7 +107,7 @@ def scan_staged(cwd: str, *, settings: config.Config) -> ScanResult:
         [
             found._replace(files_scanned=0),
             _added_in_whole_files(cwd, whole, root=root),
-            ScanResult(tuple(dotenv), files_scanned=len(paths), root=root),
+            ScanResult(tuple(dotenv), files_scanned=len(paths), root=root, excluded=excluded),
         ]
     )
 
