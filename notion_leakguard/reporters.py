@@ -149,6 +149,10 @@ def _env_advice(findings: tuple[Finding, ...]) -> str:
     lines = ["Dotenv files hold keys and belong outside git:"]
     if any(f.rule == ENV_NOT_IGNORED.id for f in findings):
         lines.append("  - Cover them with .gitignore: run  notion-leakguard check-env --fix")
+        lines.append(
+            "    (a file a nested `!` rule re-includes stays exposed: narrow that rule, or move "
+            "the file)"
+        )
     tracked = sorted({f.path for f in findings if f.rule == ENV_TRACKED.id})
     if tracked:
         lines.append("  - Stop tracking them (the files stay on disk), then commit:")
