@@ -1,14 +1,9 @@
-"""What a CI job should scan, and the GitHub formats the `ci` command writes.
-
-`detect` reads the job's environment (GitHub Actions, GitLab CI) or a `--range A..B` and says
-which commits the push, pull request or merge request brings (`github` renders what a GitHub
-job shows of the result).
-
-Pure: no git, no output. The only I/O is reading the event file that GITHUB_EVENT_PATH names.
-
-
-The providers live in `github` and `gitlab`; the value checks they share stay here, with
-leading underscores: they are private to this package."""
+"""What a CI job should scan: `detect` reads the job's environment (GitHub Actions, GitLab
+CI) or a `--range A..B` and says which commits the push, pull request or merge request
+brings. Pure: no git, no output; the only I/O is reading the event file GITHUB_EVENT_PATH
+names. The providers live in `github` and `gitlab`; the value checks they share stay here,
+with leading underscores: they are private to this package. (What a GitHub job shows of a
+result is `notion_leakguard.github`.)"""
 
 from __future__ import annotations
 
