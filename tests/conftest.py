@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Literal, overload
@@ -114,6 +114,12 @@ def in_git_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     git("init", "-q", "-b", "main", cwd=repo)
     monkeypatch.chdir(repo)
     yield repo
+
+
+def run_main(argv: Sequence[str], *, cwd: Path) -> tuple[int, str, str]:
+    """`notion-leakguard ARGV` in this process (through `invoke`): exit code, stdout, stderr."""
+    result = invoke(*argv, cwd=cwd)
+    return result.returncode, result.stdout, result.stderr
 
 
 def run_cli(

@@ -11,9 +11,8 @@ from typing import NamedTuple
 
 import pytest
 
-from notion_leakguard import cli
 from tests import tokens
-from tests.conftest import FIXTURES, git
+from tests.conftest import FIXTURES, git, run_main
 
 EVENTS = FIXTURES / "ci"
 # Which commit of the history below each placeholder id in the recorded events stands for.
@@ -87,15 +86,6 @@ def _gitlab(monkeypatch: pytest.MonkeyPatch, variables: str) -> None:
         monkeypatch.setenv(name, value)
 
 
-def _run(
-    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cwd: Path
-) -> tuple[int, str, str]:
-    monkeypatch.chdir(cwd)
-    code = cli.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 # (recorded event, GitHub event name or "" for GitLab, the commits it brings)
 EVENT_CASES = (
     ("github-push.json", "push", {"M3"}),
@@ -114,7 +104,6 @@ def test_ci_scans_exactly_the_commits_the_event_brings(
     tmp_path: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     recorded: str,
     event: str,
     brings: set[str],
@@ -127,7 +116,7 @@ def test_ci_scans_exactly_the_commits_the_event_brings(
         _github(monkeypatch, event, payload, summary)
     else:
         _gitlab(monkeypatch, payload)
-    code, out, err = _run(["ci", "-f", "json"], capsys, monkeypatch, clone.path)
+    code, out, err = run_main(["ci", "-f", "json"], cwd=clone.path)
     findings = json.loads(out)["findings"]
     if with_key in brings:
         assert code == 1, err
@@ -151,19 +140,18 @@ def test_range_and_text_report(
     tmp_path: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     clone = _history(tmp_path, rng, "F1")
     for name in ("GITHUB_ACTIONS", "GITLAB_CI"):
         monkeypatch.delenv(name, raising=False)
-    code, out, err = _run(["ci", "--range", "main..feature"], capsys, monkeypatch, clone.path)
+    code, out, err = run_main(["ci", "--range", "main..feature"], cwd=clone.path)
     assert code == 1
     assert out.startswith(f"settings.py:1:17: notion-api-token {tokens.preview(clone.token)}")
     assert "Refused: the commits being pushed carry a Notion key" in out
     assert "notion-leakguard: commits in main..feature" in err
-    code, out, _ = _run(["ci", "--range", "feature~1..feature"], capsys, monkeypatch, clone.path)
+    code, out, _ = run_main(["ci", "--range", "feature~1..feature"], cwd=clone.path)
     assert code == 0  # F2 removes the key: nothing new
-    code, _, err = _run(["ci"], capsys, monkeypatch, clone.path)
+    code, _, err = run_main(["ci"], cwd=clone.path)
     assert code == 2 and "pass --range" in err
 
 
@@ -171,7 +159,6 @@ def test_a_shallow_checkout_fails_with_the_fix_instead_of_passing(
     tmp_path: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     clone = _history(tmp_path, rng, "M3")
     shallow = tmp_path / "shallow"
@@ -179,11 +166,11 @@ def test_a_shallow_checkout_fails_with_the_fix_instead_of_passing(
     git("clone", "-q", "--depth", "1", url, str(shallow), cwd=tmp_path)
     payload = _recorded("github-push.json", clone, tmp_path)
     _github(monkeypatch, "push", payload, tmp_path / "summary.md")
-    code, out, err = _run(["ci"], capsys, monkeypatch, shallow)
+    code, out, err = run_main(["ci"], cwd=shallow)
     assert (code, out) == (2, "")
     assert "fetch-depth: 0" in err
     # The same event with history that reaches the boundary of the range is scanned.
     git("fetch", "-q", "--unshallow", cwd=shallow)
-    code, out, _ = _run(["ci", "-f", "json"], capsys, monkeypatch, shallow)
+    code, out, _ = run_main(["ci", "-f", "json"], cwd=shallow)
     assert code == 1 and json.loads(out)["findings"][0]["commit"]["sha"] == clone.shas["M3"]
     shutil.rmtree(shallow)

@@ -8,32 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from notion_leakguard import cli
 from notion_leakguard.findings import fingerprint
 from tests import tokens
-from tests.conftest import git
-
-
-def _run(
-    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cwd: Path
-) -> tuple[int, str, str]:
-    monkeypatch.chdir(cwd)
-    code = cli.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import git, run_main
 
 
 def test_a_baseline_at_its_default_place_is_used_by_every_command(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tok = tokens.api_token(rng)
     (in_git_dir / "src").mkdir()
     (in_git_dir / "src" / "settings.py").write_text(f'NOTION_TOKEN = "{tok}"\n')
     (in_git_dir / ".env").write_text("NOTION_TOKEN=\n")
-    code, _, err = _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)
+    code, _, err = run_main(["baseline", "create"], cwd=in_git_dir)
     assert code == 0
     assert err == ".notion-leakguard-baseline.json: 2 entries\n"
     assert (in_git_dir / ".notion-leakguard-baseline.json").is_file()
@@ -45,7 +34,7 @@ def test_a_baseline_at_its_default_place_is_used_by_every_command(
         (["hook", "--", "src/settings.py"], in_git_dir),
         (["check-env"], in_git_dir),
     ):
-        code, out, _ = _run(argv, capsys, monkeypatch, where)
+        code, out, _ = run_main(argv, cwd=where)
         assert code == 0, (argv, out)
         assert "suppressed" in out or argv == ["scan", "--staged"], (argv, out)
 
@@ -54,18 +43,17 @@ def test_a_configured_baseline_not_written_yet_is_a_note_not_a_failure(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tok = tokens.legacy_token(rng)
     (in_git_dir / ".notion-leakguard.toml").write_text('baseline = "ci/known.json"\n')
     (in_git_dir / "app.py").write_text(f"K = '{tok}'\n")
-    code, out, err = _run(["scan", "app.py"], capsys, monkeypatch, in_git_dir)
+    code, out, err = run_main(["scan", "app.py"], cwd=in_git_dir)
     assert code == 1 and f"app.py:1:6: notion-legacy-token {tokens.preview(tok)}" in out
     assert "baseline ci/known.json does not exist yet" in err
     (in_git_dir / "ci").mkdir()
-    assert _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)[0] == 0
+    assert run_main(["baseline", "create"], cwd=in_git_dir)[0] == 0
     assert (in_git_dir / "ci" / "known.json").is_file()
-    assert _run(["scan", "app.py"], capsys, monkeypatch, in_git_dir)[0] == 0
+    assert run_main(["scan", "app.py"], cwd=in_git_dir)[0] == 0
 
 
 def _leak(repo: Path, rng: random.Random) -> str:
@@ -86,13 +74,12 @@ def test_exit_zero_and_quiet(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     argv: list[str],
     code: int,
 ) -> None:
     tok = _leak(in_git_dir, rng)
     (in_git_dir / ".notion-leakguard.toml").write_text('baseline = "missing.json"\n')
-    got, out, err = _run(argv, capsys, monkeypatch, in_git_dir)
+    got, out, err = run_main(argv, cwd=in_git_dir)
     assert got == code
     assert f"app.py:1:8: notion-api-token {tokens.preview(tok)}" in out
     assert "note:" in err  # the missing baseline's note, quiet or not
@@ -112,7 +99,6 @@ def test_colour_choice(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     flag: str,
     environment: dict[str, str],
     coloured: bool,
@@ -122,7 +108,7 @@ def test_colour_choice(
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    _, out, _ = _run(["scan", flag, "app.py"], capsys, monkeypatch, in_git_dir)
+    _, out, _ = run_main(["scan", flag, "app.py"], cwd=in_git_dir)
     assert ("\x1b[31m" in out) is coloured
 
 
@@ -130,12 +116,9 @@ def test_output_file_keeps_the_summary_on_stderr(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tok = _leak(in_git_dir, rng)
-    code, out, err = _run(
-        ["scan", "-f", "sarif", "-o", "r.sarif", "app.py"], capsys, monkeypatch, in_git_dir
-    )
+    code, out, err = run_main(["scan", "-f", "sarif", "-o", "r.sarif", "app.py"], cwd=in_git_dir)
     assert (code, out) == (1, "")
     assert err == "notion-leakguard: 1 Notion credential found in 1 file. Report: r.sarif\n"
     assert tok not in (in_git_dir / "r.sarif").read_text()
@@ -145,27 +128,26 @@ def test_the_text_report_names_an_encoding(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import base64
 
     tok = tokens.legacy_token(rng)
     encoded = base64.b64encode(f"NOTION_TOKEN={tok}\n".encode()).decode()
     (in_git_dir / "secret.yaml").write_text(f"data:\n  env: {encoded}\n")
-    _, out, _ = _run(["scan", "secret.yaml"], capsys, monkeypatch, in_git_dir)
+    _, out, _ = run_main(["scan", "secret.yaml"], cwd=in_git_dir)
     assert out.splitlines()[0] == (
         f"secret.yaml:2:25: notion-legacy-token {tokens.preview(tok)} (base64)"
     )
 
 
 def test_rules_lists_every_rule_with_its_remedy(
-    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
 
     from notion_leakguard.rules import RULES
 
-    code, out, _ = _run(["rules", "-f", "json"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["rules", "-f", "json"], cwd=in_git_dir)
     document = json.loads(out)
     assert code == 0
     assert [r["id"] for r in document["rules"]] == [rule.id for rule in RULES]
@@ -174,9 +156,9 @@ def test_rules_lists_every_rule_with_its_remedy(
     assert "Log out of all devices" in remedies["notion-token-v2-cookie"]
     assert "Refresh" not in remedies["notion-token-v2-cookie"]
     assert "git rm --cached" in remedies["env-file-tracked"]
-    code, out, _ = _run(["rules"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["rules"], cwd=in_git_dir)
     assert code == 0 and all(f"\n{rule.id}\n" in f"\n{out}" for rule in RULES)
-    _, sarif, _ = _run(["scan", "-f", "sarif", "."], capsys, monkeypatch, in_git_dir)
+    _, sarif, _ = run_main(["scan", "-f", "sarif", "."], cwd=in_git_dir)
     rules = json.loads(sarif)["runs"][0]["tool"]["driver"]["rules"]
     assert {r["id"]: r["help"]["text"] for r in rules} == remedies
 
@@ -185,13 +167,12 @@ def test_baseline_create_over_an_existing_one_keeps_reasons_and_says_what_change
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import json
 
     first, second, third = (tokens.api_token(rng) for _ in range(3))
     (in_git_dir / "a.py").write_text(f"A = '{first}'\nB = '{second}'\n")
-    _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)
+    run_main(["baseline", "create"], cwd=in_git_dir)
     path = in_git_dir / ".notion-leakguard-baseline.json"
     document = json.loads(path.read_text())
     kept, gone = fingerprint(first), fingerprint(second)
@@ -200,7 +181,7 @@ def test_baseline_create_over_an_existing_one_keeps_reasons_and_says_what_change
             entry["reason"] = "revoked test key"
     path.write_text(json.dumps(document))
     (in_git_dir / "a.py").write_text(f"A = '{first}'\nC = '{third}'\n")
-    code, _, err = _run(["baseline", "create"], capsys, monkeypatch, in_git_dir)
+    code, _, err = run_main(["baseline", "create"], cwd=in_git_dir)
     assert code == 0
     assert err == ".notion-leakguard-baseline.json: 2 entries (was 2: 1 added, 1 dropped)\n"
     entries = json.loads(path.read_text())["entries"]
@@ -209,16 +190,16 @@ def test_baseline_create_over_an_existing_one_keeps_reasons_and_says_what_change
 
 
 def test_check_env_speaks_of_dotenv_files_and_fix_prints_its_change(
-    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = _run(["check-env"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["check-env"], cwd=in_git_dir)
     assert (code, out) == (0, "No dotenv file is tracked by git or left outside .gitignore.\n")
     (in_git_dir / ".env").write_text("NOTION_TOKEN=\n")
-    code, out, _ = _run(["check-env", "--fix"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["check-env", "--fix"], cwd=in_git_dir)
     assert code == 1
     assert out.splitlines()[0] == ".gitignore: added .env"
     assert "Notion credential" not in out
-    code, out, _ = _run(["check-env"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["check-env"], cwd=in_git_dir)
     assert (code, out) == (0, "No dotenv file is tracked by git or left outside .gitignore.\n")
 
 
@@ -226,7 +207,6 @@ def test_exclude_is_never_silent_and_holds_for_staged_and_history(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tok = tokens.api_token(rng)
     (in_git_dir / ".notion-leakguard.toml").write_text('exclude = ["fixtures/**"]\n')
@@ -234,14 +214,14 @@ def test_exclude_is_never_silent_and_holds_for_staged_and_history(
     (in_git_dir / "fixtures" / "sample.py").write_text(f"K = '{tok}'\n")
     git("add", ".", cwd=in_git_dir)
     for argv in (["scan"], ["scan", "fixtures/sample.py"], ["scan", "--staged"]):
-        code, out, _ = _run(argv, capsys, monkeypatch, in_git_dir)
+        code, out, _ = run_main(argv, cwd=in_git_dir)
         assert code == 0, argv
         assert "(1 suppressed: 1 by exclude; --no-suppress shows them)" in out, argv
         assert "(1 file matched `exclude`)" in out, argv
-        code, out, _ = _run([*argv, "--no-suppress"], capsys, monkeypatch, in_git_dir)
+        code, out, _ = run_main([*argv, "--no-suppress"], cwd=in_git_dir)
         assert code == 1 and f"sample.py:1:6: notion-api-token {tokens.preview(tok)}" in out
     git("commit", "-q", "-m", "fixture", "--no-verify", cwd=in_git_dir)
-    code, out, _ = _run(["scan", "--history", "-q"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["scan", "--history", "-q"], cwd=in_git_dir)
     assert code == 0 and "1 by exclude" in out
 
 
@@ -249,7 +229,6 @@ def test_verify_says_why_a_state_is_unknown(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import json
     import socket
@@ -278,12 +257,10 @@ def test_verify_says_why_a_state_is_unknown(
             (f"http://127.0.0.1:{closed}", "connection refused"),
         ):
             monkeypatch.setenv("NOTION_LEAKGUARD_API_URL", url)
-            code, out, _ = _run(["scan", "--verify", "app.py"], capsys, monkeypatch, in_git_dir)
+            code, out, _ = run_main(["scan", "--verify", "app.py"], cwd=in_git_dir)
             assert code == 1
             assert f"app.py:1:8: notion-api-token {tokens.preview(tok)} [unknown: {why}]" in out
-            _, out, _ = _run(
-                ["scan", "--verify", "-f", "json", "app.py"], capsys, monkeypatch, in_git_dir
-            )
+            _, out, _ = run_main(["scan", "--verify", "-f", "json", "app.py"], cwd=in_git_dir)
             [finding] = json.loads(out)["findings"]
             assert (finding["verified"], finding["verified_why"]) == ("unknown", why)
     finally:
@@ -294,7 +271,6 @@ def test_config_names_the_configuration_file(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
     tok = _leak(in_git_dir, rng)
@@ -302,13 +278,11 @@ def test_config_names_the_configuration_file(
     elsewhere = tmp_path / "ci" / "leakguard.toml"
     elsewhere.parent.mkdir()
     elsewhere.write_text(f'[[allow]]\nfingerprint = "{fingerprint(tok)}"\nreason = "test key"\n')
-    assert _run(["scan", "app.py"], capsys, monkeypatch, in_git_dir)[0] == 1
+    assert run_main(["scan", "app.py"], cwd=in_git_dir)[0] == 1
     for argv in (["scan", "app.py"], ["hook", "--", "app.py"], ["check-env"]):
-        code, out, _ = _run(
-            [argv[0], "--config", str(elsewhere), *argv[1:]], capsys, monkeypatch, in_git_dir
-        )
+        code, out, _ = run_main([argv[0], "--config", str(elsewhere), *argv[1:]], cwd=in_git_dir)
         assert code == 0, (argv, out)
-    code, _, err = _run(["scan", "--config", "nope.toml"], capsys, monkeypatch, in_git_dir)
+    code, _, err = run_main(["scan", "--config", "nope.toml"], cwd=in_git_dir)
     assert code == 2 and "nope.toml: no such configuration file" in err
 
 
@@ -316,7 +290,6 @@ def test_allow_by_path_glob(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tok, other = tokens.api_token(rng), tokens.legacy_token(rng)
     (in_git_dir / "docs").mkdir()
@@ -325,7 +298,7 @@ def test_allow_by_path_glob(
     (in_git_dir / ".notion-leakguard.toml").write_text(
         '[[allow]]\npath = "docs/**"\nreason = "revoked keys in the docs"\n'
     )
-    code, out, _ = _run(["scan"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["scan"], cwd=in_git_dir)
     assert code == 1
     assert [line.split(":")[0] for line in out.splitlines() if ": notion-" in line] == ["app.py"]
     assert "1 by the configuration" in out
@@ -338,7 +311,7 @@ def test_allow_by_path_glob(
         ('[[allow]]\npath = "!x"\nreason = "r"\n', "allow[0].path"),
     ):
         (in_git_dir / ".notion-leakguard.toml").write_text(text)
-        code, _, err = _run(["scan"], capsys, monkeypatch, in_git_dir)
+        code, _, err = run_main(["scan"], cwd=in_git_dir)
         assert code == 2 and problem in err, err
 
 
@@ -346,7 +319,6 @@ def test_verbose_shows_each_line_redacted(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import base64
 
@@ -354,14 +326,14 @@ def test_verbose_shows_each_line_redacted(
     (in_git_dir / "app.py").write_text(f'client = Client(auth="{tok}")\n')
     encoded = base64.b64encode(f"NOTION_TOKEN={other}".encode()).decode()
     (in_git_dir / "secret.yaml").write_text(f"data:\n  env: {encoded}\n")
-    code, out, _ = _run(["scan", "-v", "app.py", "secret.yaml"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["scan", "-v", "app.py", "secret.yaml"], cwd=in_git_dir)
     assert code == 1
     lines = out.splitlines()
     assert lines[1] == f'    client = Client(auth="{tokens.preview(tok)}")'
     assert lines[3] == "    (the line holds the key in an encoded form: not shown)"
     assert tok not in out and encoded not in out and other not in out
     git("add", "app.py", cwd=in_git_dir)
-    code, out, _ = _run(["scan", "--staged", "-v"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["scan", "--staged", "-v"], cwd=in_git_dir)
     assert out.splitlines()[1] == f'    client = Client(auth="{tokens.preview(tok)}")'
 
 
@@ -369,7 +341,6 @@ def test_allow_by_regex_on_the_line_with_a_timeout(
     in_git_dir: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     test_key, real = tokens.api_token(rng), tokens.api_token(rng)
     (in_git_dir / "tests.py").write_text(
@@ -377,17 +348,17 @@ def test_allow_by_regex_on_the_line_with_a_timeout(
     )
     config = in_git_dir / ".notion-leakguard.toml"
     config.write_text('[[allow]]\nregex = "#\\\\s*sandbox"\nreason = "sandbox key"\n')
-    code, out, _ = _run(["scan", "tests.py"], capsys, monkeypatch, in_git_dir)
+    code, out, _ = run_main(["scan", "tests.py"], cwd=in_git_dir)
     assert code == 1
     assert [line.split(":")[1] for line in out.splitlines() if ": notion-" in line] == ["2"]
     assert "1 by the configuration" in out
     # a pattern that backtracks for ever is named and applies to nothing; the scan goes on
     config.write_text('[[allow]]\nregex = "(a|aa)+c"\nreason = "slow"\n')
     (in_git_dir / "tests.py").write_text(f'X = "{real}"  ' + "a" * 60 + "\n")
-    code, out, err = _run(["scan", "tests.py"], capsys, monkeypatch, in_git_dir)
+    code, out, err = run_main(["scan", "tests.py"], cwd=in_git_dir)
     assert code == 1 and "allow regex '(a|aa)+c' took too long" in err
     config.write_text('[[allow]]\nregex = "(unclosed"\nreason = "r"\n')
-    code, _, err = _run(["scan", "tests.py"], capsys, monkeypatch, in_git_dir)
+    code, _, err = run_main(["scan", "tests.py"], cwd=in_git_dir)
     assert code == 2 and "allow[0].regex: is not a valid regular expression" in err
 
 

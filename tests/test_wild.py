@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from notion_leakguard import cli
 from notion_leakguard.findings import ScanResult
 from tests import tokens
-from tests.conftest import git
+from tests.conftest import git, run_main
 
 
 def _commit(repo: Path, name: str, text: str, message: str = "add") -> None:
@@ -23,17 +22,10 @@ def _commit(repo: Path, name: str, text: str, message: str = "add") -> None:
     git("commit", "-q", "-m", message, cwd=repo)
 
 
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = cli.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_an_uninitialised_submodule_is_named_not_walked_forever(
     tmp_path: Path,
     rng: random.Random,
-    monkeypatch,
-    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     inner, outer = tmp_path / "inner", tmp_path / "outer"
     for repo in (inner, outer):
@@ -49,7 +41,7 @@ def test_an_uninitialised_submodule_is_named_not_walked_forever(
     assert list((clone / "sub").iterdir()) == []
 
     monkeypatch.chdir(clone)
-    code, out, err = _run(["scan", "."], capsys)
+    code, out, err = run_main(["scan", "."], cwd=Path.cwd())
     assert (code, out) == (0, "No Notion credentials found.\n")
     assert err == (
         "notion-leakguard: note: submodule sub is not checked out, so it was not scanned "
@@ -57,7 +49,7 @@ def test_an_uninitialised_submodule_is_named_not_walked_forever(
     )
 
     git("-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", cwd=clone)
-    code, out, err = _run(["scan", "."], capsys)
+    code, out, err = run_main(["scan", "."], cwd=Path.cwd())
     assert code == 1
     assert f"sub/k.py:1:6: notion-legacy-token {tokens.preview(tok)}" in out
     assert tok not in out + err
@@ -70,7 +62,6 @@ def _drop_object(repo: Path, oid: str) -> None:
 def test_a_missing_blob_is_named_once_and_the_rest_is_still_scanned(
     in_git_dir: Path,
     rng: random.Random,
-    capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     tok = tokens.api_token(rng)
     _commit(in_git_dir, "notes.txt", "nothing\n", "first")
@@ -78,7 +69,7 @@ def test_a_missing_blob_is_named_once_and_the_rest_is_still_scanned(
     lost = git("rev-parse", "HEAD~1:notes.txt", cwd=in_git_dir).strip()
     _drop_object(in_git_dir, lost)
 
-    code, out, err = _run(["scan", "--history", "--quiet", "-f", "json"], capsys)
+    code, out, err = run_main(["scan", "--history", "--quiet", "-f", "json"], cwd=Path.cwd())
     assert code == 1  # the key elsewhere is still found
     document = json.loads(out)
     assert [f["path"] for f in document["findings"]] == ["example.env"]
@@ -86,7 +77,7 @@ def test_a_missing_blob_is_named_once_and_the_rest_is_still_scanned(
     assert err.count(lost) == 1  # one warning, the object id as git spells it
     assert "b'" not in err  # no Python reprs
 
-    code, out, _ = _run(["scan", "--history", "--quiet", "-f", "sarif"], capsys)
+    code, out, _ = run_main(["scan", "--history", "--quiet", "-f", "sarif"], cwd=Path.cwd())
     invocation = json.loads(out)["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is False
     assert lost in invocation["toolExecutionNotifications"][0]["message"]["text"]
@@ -94,12 +85,11 @@ def test_a_missing_blob_is_named_once_and_the_rest_is_still_scanned(
 
 def test_nothing_found_but_something_unreadable_is_not_clean(
     in_git_dir: Path,
-    capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     _commit(in_git_dir, "notes.txt", "nothing\n")
     lost = git("rev-parse", "HEAD:notes.txt", cwd=in_git_dir).strip()
     _drop_object(in_git_dir, lost)
-    code, out, err = _run(["scan", "--history", "--quiet"], capsys)
+    code, out, err = run_main(["scan", "--history", "--quiet"], cwd=Path.cwd())
     assert code == 2
     assert out.startswith("No Notion credentials found (the scan is incomplete: 1 object")
     assert "warning: the scan is incomplete: 1 object could not be read" in err
@@ -108,8 +98,7 @@ def test_nothing_found_but_something_unreadable_is_not_clean(
 def test_an_internal_error_is_one_redacted_line_and_exit_3(
     in_git_dir: Path,
     rng: random.Random,
-    monkeypatch,
-    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tok = tokens.api_token(rng)
 
@@ -117,18 +106,18 @@ def test_an_internal_error_is_one_redacted_line_and_exit_3(
         raise RuntimeError(f"deep inside, holding {tok}")
 
     monkeypatch.setattr("notion_leakguard.pipeline.scan", broken)
-    code, out, err = _run(["scan", "."], capsys)
+    code, out, err = run_main(["scan", "."], cwd=Path.cwd())
     assert (code, out) == (3, "")
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("notion-leakguard: internal error: RuntimeError: deep inside, holding ")
     assert tokens.preview(tok) in err and tok not in err
     monkeypatch.setenv("NOTION_LEAKGUARD_DEBUG", "1")
-    code, _, err = _run(["scan", "."], capsys)
+    code, _, err = run_main(["scan", "."], cwd=Path.cwd())
     assert code == 3 and "Traceback" in err and tok not in err
 
 
 def test_a_named_directory_that_git_ignores_is_scanned_and_no_git_walks_everything(
-    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+    in_git_dir: Path, rng: random.Random
 ) -> None:
     tok = tokens.api_token(rng)
     (in_git_dir / ".gitignore").write_text("dist/\n*.log\n")
@@ -146,10 +135,10 @@ def test_a_named_directory_that_git_ignores_is_scanned_and_no_git_walks_everythi
         ),
     )
     for argv, expected_code, lines in cases:
-        code, out, _ = _run(argv, capsys)
+        code, out, _ = run_main(argv, cwd=Path.cwd())
         assert code == expected_code, argv
         assert [line for line in out.splitlines() if ": notion-api-token " in line] == lines
-    code, _, err = _run(["scan", "--no-git", "--staged"], capsys)
+    code, _, err = run_main(["scan", "--no-git", "--staged"], cwd=Path.cwd())
     assert code == 2 and "--no-git goes with PATHs" in err
 
 
@@ -158,16 +147,14 @@ def _stage(repo: Path, name: str, data: bytes) -> None:
     git("add", name, cwd=repo)
 
 
-def test_an_edited_utf16_file_is_seen_by_scan_staged(
-    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_edited_utf16_file_is_seen_by_scan_staged(in_git_dir: Path, rng: random.Random) -> None:
     tok = tokens.api_token(rng)
     lines = [f"line {i}\n" for i in range(50)]
     _stage(in_git_dir, "notes.txt", "".join(lines).encode("utf-16-le"))
     git("commit", "-q", "-m", "utf-16", cwd=in_git_dir)
     lines[25] = f"key = {tok}\n"
     _stage(in_git_dir, "notes.txt", "".join(lines).encode("utf-16-le"))
-    code, out, _ = _run(["scan", "--staged", "-f", "json"], capsys)
+    code, out, _ = run_main(["scan", "--staged", "-f", "json"], cwd=Path.cwd())
     assert code == 1
     [finding] = json.loads(out)["findings"]
     assert (finding["path"], finding["line"], finding["column"]) == ("notes.txt", 26, 7)
@@ -176,11 +163,11 @@ def test_an_edited_utf16_file_is_seen_by_scan_staged(
     git("commit", "-q", "-m", "key", "--no-verify", cwd=in_git_dir)
     lines[40] = "another line\n"
     _stage(in_git_dir, "notes.txt", "".join(lines).encode("utf-16-le"))
-    assert _run(["scan", "--staged"], capsys)[0] == 0
+    assert run_main(["scan", "--staged"], cwd=Path.cwd())[0] == 0
 
 
 def test_a_file_over_the_patch_limit_is_read_whole_from_the_index(
-    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+    in_git_dir: Path, rng: random.Random
 ) -> None:
     from notion_leakguard.sources.staged import PATCH_LIMIT
 
@@ -190,7 +177,7 @@ def test_a_file_over_the_patch_limit_is_read_whole_from_the_index(
     git("commit", "-q", "-m", "big", "--no-verify", cwd=in_git_dir)
     _stage(in_git_dir, "big.log", filler + f"old {old}\nnew {new}\n".encode())
     (in_git_dir / "big.log").write_bytes(b"changed on disk, not staged\n")
-    code, out, _ = _run(["scan", "--staged"], capsys)
+    code, out, _ = run_main(["scan", "--staged"], cwd=Path.cwd())
     lines = filler.count(b"\n")
     assert code == 1
     assert [line for line in out.splitlines() if line.startswith("big.log:")] == [
@@ -199,7 +186,7 @@ def test_a_file_over_the_patch_limit_is_read_whole_from_the_index(
 
 
 def test_git_lfs_content_is_scanned_where_the_store_has_it(
-    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+    in_git_dir: Path, rng: random.Random
 ) -> None:
     tok = tokens.legacy_token(rng)
     git("lfs", "install", "--local", cwd=in_git_dir)
@@ -211,14 +198,14 @@ def test_git_lfs_content_is_scanned_where_the_store_has_it(
         "version https://git-lfs"
     )
     found = f"export.csv:2:5: notion-legacy-token {tokens.preview(tok)}"
-    code, out, _ = _run(["scan", "--staged"], capsys)
+    code, out, _ = run_main(["scan", "--staged"], cwd=Path.cwd())
     assert code == 1 and found in out.splitlines()
 
     git("commit", "-q", "-m", "csv", "--no-verify", cwd=in_git_dir)
-    code, out, _ = _run(["scan", "--history", "--quiet"], capsys)
+    code, out, _ = run_main(["scan", "--history", "--quiet"], cwd=Path.cwd())
     assert code == 1 and found in out.splitlines()[0]
     shutil.rmtree(in_git_dir / ".git" / "lfs" / "objects")
-    code, out, err = _run(["scan", "--history", "--quiet"], capsys)
+    code, out, err = run_main(["scan", "--history", "--quiet"], cwd=Path.cwd())
     assert (code, out) == (0, "No Notion credentials found.\n")
     assert "file versions tracked with git-lfs were not scanned" in err
 
@@ -227,7 +214,6 @@ def test_a_partial_clone_is_scanned_completely_with_one_fetch(
     tmp_path: Path,
     rng: random.Random,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     tok = tokens.legacy_token(rng)
     origin = tmp_path / "origin"
@@ -247,7 +233,7 @@ def test_a_partial_clone_is_scanned_completely_with_one_fetch(
     monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
     monkeypatch.chdir(clone)
 
-    code, out, _ = _run(["scan", "--history", "--quiet"], capsys)
+    code, out, _ = run_main(["scan", "--history", "--quiet"], cwd=Path.cwd())
     assert code == 1
     assert out.startswith(f"old.env.example:1:3: notion-legacy-token {tokens.preview(tok)}")
     events = [json.loads(line) for line in trace.read_text().splitlines()]
@@ -256,7 +242,7 @@ def test_a_partial_clone_is_scanned_completely_with_one_fetch(
 
 
 def test_a_key_brought_in_several_files_is_reported_at_the_source_file(
-    in_git_dir: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]
+    in_git_dir: Path, rng: random.Random
 ) -> None:
     tok = tokens.api_token(rng)
     # A vim swap file sorts (and is listed by git) before the source it shadows.
@@ -264,7 +250,7 @@ def test_a_key_brought_in_several_files_is_reported_at_the_source_file(
     (in_git_dir / "quickstart.py").write_text(f'TOKEN = "{tok}"\n')
     git("add", ".", cwd=in_git_dir)
     git("commit", "-q", "-m", "quickstart", cwd=in_git_dir)
-    code, out, _ = _run(["scan", "--history", "--quiet", "-f", "json"], capsys)
+    code, out, _ = run_main(["scan", "--history", "--quiet", "-f", "json"], cwd=Path.cwd())
     assert code == 1
     [finding] = json.loads(out)["findings"]
     assert (finding["path"], finding["line"]) == ("quickstart.py", 1)
@@ -281,7 +267,6 @@ def test_a_key_brought_in_several_files_is_reported_at_the_source_file(
 def test_the_commit_msg_stage_ignores_only_gits_verbose_diff(
     in_git_dir: Path,
     rng: random.Random,
-    capsys: pytest.CaptureFixture[str],
     below_scissors: str,
     refused: bool,
 ) -> None:
@@ -289,7 +274,7 @@ def test_the_commit_msg_stage_ignores_only_gits_verbose_diff(
     message = in_git_dir / ".git" / "COMMIT_EDITMSG"
     scissors = "# ------------------------ >8 ------------------------\n"
     message.write_text("fix the thing\n" + scissors + below_scissors.format(tok=tok))
-    code, out, _ = _run(["hook", "--", ".git/COMMIT_EDITMSG"], capsys)
+    code, out, _ = run_main(["hook", "--", ".git/COMMIT_EDITMSG"], cwd=Path.cwd())
     assert code == int(refused)
     if refused:
         assert out.startswith(f"commit message:3:8: notion-api-token {tokens.preview(tok)}\n")
