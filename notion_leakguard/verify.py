@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
@@ -85,25 +85,10 @@ class Answer(NamedTuple):
     why: str | None = None  # for unknown: what stood in the way (DNS, timeout, TLS, ...)
 
 
-def verify(
-    tokens: Mapping[str, str],
-    *,
-    base: str,
-    concurrency: int = CONCURRENCY,
-    deadline: float = DEADLINE,
-    timeout: float = REQUEST_TIMEOUT,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Verification]:
-    """The state of each token, by key (a fingerprint): one request per distinct token."""
-    answers = ask(
-        tokens,
-        base=base,
-        concurrency=concurrency,
-        deadline=deadline,
-        timeout=timeout,
-        sleep=sleep,
-    )
-    return {key: answer.state for key, answer in answers.items()}
+def verify(tokens: Mapping[str, str], **options: Any) -> dict[str, Verification]:
+    """The state of each token, by key (a fingerprint): one request per distinct token.
+    `options` as for `ask`."""
+    return {key: answer.state for key, answer in ask(tokens, **options).items()}
 
 
 def ask(
