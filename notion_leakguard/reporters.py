@@ -78,6 +78,8 @@ def render_text(
             line += f" ({_origin_text(f)})"
         if f.verified is not None:
             state = f"{f.verified}: {f.verified_why}" if f.verified_why else f.verified
+            if f.verified_as:
+                state += f" — {printable(f.verified_as)}"
             line += f" [{paint(state, '1;31' if f.verified == 'live' else '33')}]"
         out.append(line)
         text = shown_lines.get((f.path, f.line))
@@ -183,6 +185,8 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         document["verified"] = finding.verified
         if finding.verified_why:
             document["verified_why"] = finding.verified_why
+        if finding.verified_as:
+            document["verified_as"] = finding.verified_as
     return document
 
 
@@ -291,6 +295,8 @@ def render_sarif(result: ScanResult) -> str:
             properties["commit"] = _origin(finding)
         if finding.verified is not None:
             properties["verified"] = finding.verified
+            if finding.verified_as:
+                properties["verified_as"] = finding.verified_as
         if finding.kind != "file":
             properties["kind"] = finding.kind
         if properties:
