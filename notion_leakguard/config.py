@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -29,6 +30,7 @@ class Allowed(NamedTuple):
     reason: str
     path: str | None = None
     regex: str | None = None  # matched against the finding's line
+    rules: tuple[str, ...] = ()  # with path: only findings of these rules (none: every rule)
 
 
 class Config(NamedTuple):
@@ -48,14 +50,23 @@ class Config(NamedTuple):
         relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
         return not relative.startswith("../") and matcher.match(relative) is not None
 
-    def allows_path(self, path: str) -> bool:
-        """Whether an `[[allow]]` entry's `path` glob covers `path` (as for excludes)."""
-        globs = tuple(a.path for a in self.allow if a.path is not None)
-        matcher = glob_matcher(globs)
-        if matcher is None:
-            return False
+    def allows_path(self, path: str, rule: str) -> bool:
+        """Whether an `[[allow]]` entry's `path` glob covers `path` (as for excludes) for
+        findings of `rule`."""
+        return self.allowing(path, rule) is not None
+
+    def allowing(self, path: str, rule: str) -> Allowed | None:
+        """The first `[[allow]]` entry whose `path` glob covers `path` for `rule`."""
         relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
-        return not relative.startswith("../") and matcher.match(relative) is not None
+        if relative.startswith("../"):
+            return None
+        for entry in self.allow:
+            if entry.path is None or (entry.rules and rule not in entry.rules):
+                continue
+            matcher = glob_matcher((entry.path,))
+            if matcher is not None and matcher.match(relative) is not None:
+                return entry
+        return None
 
     def baseline_path(self) -> str | None:
         return os.path.join(self.root, self.baseline) if self.baseline else None
@@ -189,11 +200,11 @@ def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -
         key = f"allow[{index}]"
         if not isinstance(entry, dict):
             raise fail(key, "must be a table with fingerprint (or path) and reason")
-        unknown = set(entry) - {"fingerprint", "path", "regex", "reason"}
+        unknown = set(entry) - {"fingerprint", "path", "regex", "reason", "rule"}
         if unknown:
             raise fail(
                 f"{key}.{sorted(unknown)[0]}",
-                "unknown key (known: fingerprint, path, regex, reason)",
+                "unknown key (known: fingerprint, path, regex, reason, rule)",
             )
         fingerprint, path, regex = entry.get("fingerprint"), entry.get("path"), entry.get("regex")
         reason = entry.get("reason")
@@ -210,7 +221,7 @@ def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -
             raise fail(f"{key}.fingerprint", 'must be a string "sha256:…" from a report')
         if not isinstance(reason, str) or not reason.strip():
             raise fail(f"{key}.reason", "must be a non-empty string: say why it is allowed")
-        allow.append(Allowed(fingerprint, reason, path, regex))
+        allow.append(Allowed(fingerprint, reason, path, regex, _rules(entry, path, fail, key)))
     return Config(
         root=root,
         source=source,
@@ -219,6 +230,26 @@ def _parse(table: dict[str, Any], *, root: str, source: str, prefix: str = "") -
         extra_dotenv_patterns=strings("extra-dotenv-patterns"),
         allow=tuple(allow),
     )
+
+
+def _rules(
+    entry: dict[str, Any], path: str | None, fail: Callable[[str, str], LeakguardError], key: str
+) -> tuple[str, ...]:
+    """An allow entry's `rule`: one rule id or a list of them, with `path` only."""
+    from notion_leakguard.rules import RULES_BY_ID
+
+    value = entry.get("rule")
+    if value is None:
+        return ()
+    if path is None:
+        raise fail(f"{key}.rule", "goes with path (a fingerprint names one finding already)")
+    rules = [value] if isinstance(value, str) else value
+    if not isinstance(rules, list) or not rules or not all(isinstance(r, str) for r in rules):
+        raise fail(f"{key}.rule", "must be a rule id or a list of rule ids")
+    for rule in rules:
+        if rule not in RULES_BY_ID:
+            raise fail(f"{key}.rule", f"unknown rule {rule} (notion-leakguard rules lists them)")
+    return tuple(rules)
 
 
 def _check_regex(pattern: str, invalid: LeakguardError) -> None:

@@ -4,6 +4,10 @@ detect-secrets records a custom plugin in the baseline as an absolute `file://` 
 differs between machines. A small shim committed in the repository, named in the baseline
 by a relative path, keeps the baseline portable: detect-secrets runs from the repository
 root (pre-commit does), loads the shim from there, and writes the path back unchanged.
+
+The baseline also carries detect-secrets' filters, which every `detect-secrets-hook
+--baseline` run uses: there its `is_indirect_reference` is swapped for ours
+(detect_secrets_filter.py), which lets the plugin see `client = Client(auth="secret_…")`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from notion_leakguard.scanner import previews_in
 
 PLUGIN_MODULE = "notion_leakguard.detect_secrets_plugin"
 PLUGIN_CLASS = "NotionTokenDetector"
+# detect-secrets names a filter by its module path and function.
+STOCK_FILTER = "detect_secrets.filters.heuristic.is_indirect_reference"
+OUR_FILTER = "notion_leakguard.detect_secrets_filter.is_indirect_reference_for_other_plugins"
 
 SHIM = f'''"""Loads notion-leakguard's detect-secrets plugin (written by
 `notion-leakguard detect-secrets-plugin --shim`). Needs notion-leakguard[detect-secrets]."""
@@ -58,7 +65,8 @@ def write_shim(path: str) -> None:
 def check_baseline(
     baseline: str, shim: str = "SHIM"
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The baseline and its entries for our plugin; LeakguardError when it has none."""
+    """The baseline and its entries for our plugin; LeakguardError when it has none, or no
+    list of filters to set ours in."""
     document = read_json(baseline, "detect-secrets baseline")
     plugins = document.get("plugins_used") if isinstance(document, dict) else None
     entries = [p for p in plugins or [] if isinstance(p, dict) and p.get("name") == PLUGIN_CLASS]
@@ -67,21 +75,41 @@ def check_baseline(
             f"{baseline} does not use the {PLUGIN_CLASS} plugin: create it with "
             f"detect-secrets scan --plugin {shim}"
         )
+    if not isinstance(document.get("filters_used"), list):
+        raise LeakguardError(
+            f"{baseline} has no filters_used list: create it again with "
+            f"detect-secrets scan --plugin {shim}"
+        )
     return document, entries
 
 
-def point_baseline_at(baseline: str, shim: str) -> bool:
-    """Make the baseline's entry for our plugin name `shim` by a relative path; return
-    whether the file changed."""
+def point_baseline_at(baseline: str, shim: str) -> list[str]:
+    """Make the baseline name `shim` by a relative path and use our filter in place of
+    detect-secrets' is_indirect_reference; return what changed, in words."""
     document, entries = check_baseline(baseline, shim)
+    changes = []
     wanted = "file://" + shim.replace(os.sep, "/")
-    if all(entry.get("path") == wanted for entry in entries):
-        return False
-    for entry in entries:
-        entry["path"] = wanted
-    with open(baseline, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(document, indent=2) + "\n")
-    return True
+    if any(entry.get("path") != wanted for entry in entries):
+        for entry in entries:
+            entry["path"] = wanted
+        changes.append(f"plugin path set to {shim}")
+    filters = document["filters_used"]
+    paths = {item.get("path") for item in filters if isinstance(item, dict)}
+    if STOCK_FILTER in paths or OUR_FILTER not in paths:
+        kept = [f for f in filters if not (isinstance(f, dict) and f.get("path") == STOCK_FILTER)]
+        if OUR_FILTER not in paths:
+            kept.append({"path": OUR_FILTER})
+        # detect-secrets writes them sorted so: an unchanged baseline stays byte for byte.
+        document["filters_used"] = sorted(kept, key=lambda f: str(f.get("path", "")).lower())
+        changes.append(
+            f"filter is_indirect_reference replaced by {OUR_FILTER}; to record the lines "
+            "the plugin now sees (x = Client(auth=...)), run: "
+            f"detect-secrets scan --baseline {baseline}"
+        )
+    if changes:
+        with open(baseline, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(document, indent=2) + "\n")
+    return changes
 
 
 def audit(arguments: Sequence[str]) -> int:

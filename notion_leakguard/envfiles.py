@@ -25,9 +25,15 @@ NOT_IGNORED = ENV_NOT_IGNORED.id
 TRACKED = ENV_TRACKED.id
 
 
+# Named like dotenv files, committed by design, and sourced as shell scripts: direnv's
+# `.envrc`, React Native's `ios/.xcode.env` (its `.xcode.env.local`, machine-local and
+# ignored by RN's own .gitignore, is not named like a dotenv file either). A token inside
+# them is a finding like in any file; the file itself is not.
+NOT_DOTENV = (".envrc", ".xcode.env")
+
 # What git lists when asked only for dotenv files (then filtered by is_dotenv), in the
 # whole work tree (`top`) whatever the current directory.
-PATHSPECS = (":(top,glob)**/*.env", ":(top,glob)**/.env.*", ":(top,glob)**/.envrc")
+PATHSPECS = (":(top,glob)**/*.env", ":(top,glob)**/.env.*")
 
 
 class DotenvNames(NamedTuple):
@@ -55,12 +61,13 @@ STANDARD = DotenvNames()
 
 
 def is_dotenv(path: str) -> bool:
-    """`.env`, `.env.<anything>`, `<name>.env` and `.envrc` (a file, by its name)."""
+    """`.env`, `.env.<anything>` and `<name>.env` (a file, by its name), but not the
+    scripts of NOT_DOTENV."""
     if ".env" not in path:
         return False  # most paths: skip the rest
     name = posixpath.basename(path)
-    return (
-        name in (".env", ".envrc")
+    return name not in NOT_DOTENV and (
+        name == ".env"
         or name.startswith(".env.")
         or (name.endswith(".env") and len(name) > len(".env"))
     )

@@ -320,3 +320,20 @@ def _is_binary(data: bytes) -> bool:
 def _code_points(data: bytes) -> int:
     """Characters in UTF-8 text (each invalid byte counts as one); safe to split anywhere."""
     return len(data.translate(None, _UTF8_CONTINUATION))
+
+
+def reportable_tokens(line: bytes, above: bytes = b"") -> list[str]:
+    """The tokens on one line of text that a scan reports, in every form the scanner reads
+    them (every pass of _hits); `above` is the line before it, for an allow-next-line
+    marker. For adapters that hand tokens to another tool (the detect-secrets plugin,
+    which hashes them). Each part is decoded on its own: a UTF-16 file that another tool
+    read as UTF-8 and split at its newlines leaves every line NUL-interleaved."""
+    decoded = []
+    for part in (line, above):
+        codec = encodings.text_encoding(part)
+        decoded.append(b"".join(encodings.decode_stream([part], codec)) if codec else part)
+    line, above = decoded
+    if _ALLOW_NEXT_LINE.search(above):
+        return []
+    hits = _hits(line, 0, len(line), binary=_is_binary(line), encoding="")
+    return [hit.prefix + hit.body for hit in hits if not _allowed(line, hit.position)]

@@ -17,7 +17,7 @@ def apply(
     allow: Sequence[Allowed] = (),
     baseline: baselines.Baseline | None = None,
     excluded: Callable[[str], bool] | None = None,
-    allowed_path: Callable[[str], bool] | None = None,
+    allowed_path: Callable[[str, str], bool] | None = None,
 ) -> ScanResult:
     """`result` with the findings that `excluded` (a path), `allow` or `baseline`
     acknowledge marked (finding paths are relative to `result.root`)."""
@@ -27,7 +27,7 @@ def apply(
         if f.suppressed is None
         and (
             f.fingerprint in allowed
-            or (allowed_path is not None and f.kind == "file" and allowed_path(f.path))
+            or (allowed_path is not None and f.kind == "file" and allowed_path(f.path, f.rule))
         )
         else f
         for f in result.findings

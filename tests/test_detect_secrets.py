@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -618,3 +620,319 @@ def test_a_file_that_is_not_a_baseline_is_refused(in_git_dir: Path) -> None:
     assert result.returncode == 2
     assert "is not a detect-secrets baseline" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- 10. the Notion SDK's own first line: `client = Client(auth="secret_…")` -----------------
+
+STOCK_FILTER = "detect_secrets.filters.heuristic.is_indirect_reference"
+OUR_FILTER = "notion_leakguard.detect_secrets_filter.is_indirect_reference_for_other_plugins"
+
+
+def set_up(repo: Path) -> dict:
+    """The README's portable set-up, step by step: shim, baseline, point it at the shim
+    (which swaps the filter), record what the plugin now sees. Returns the baseline."""
+    made = invoke("detect-secrets-plugin", "--shim", SHIM, cwd=repo)
+    assert made.returncode == 0, made.stderr
+    git("add", "-A", cwd=repo)
+    (repo / BASELINE).write_text(ds("scan", "--plugin", SHIM, cwd=repo).stdout)
+    pointed = invoke("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=repo)
+    assert pointed.returncode == 0, pointed.stderr
+    rescan = ds("scan", "--baseline", BASELINE, cwd=repo)
+    assert rescan.returncode == 0, rescan.stdout + rescan.stderr
+    return json.loads((repo / BASELINE).read_text())
+
+
+def filter_paths(baseline: dict) -> list[str]:
+    return [f["path"] for f in baseline["filters_used"]]
+
+
+def sdk_file(legacy: str, api: str) -> str:
+    return (
+        "from notion_client import Client\n"
+        "\n"
+        f'notion = Client(auth="{legacy}")\n'
+        f"client = Client(auth='{api}', log_level=logging.DEBUG)\n"
+    )
+
+
+def test_stock_filters_hide_the_sdk_line_from_the_plugin(
+    in_git_dir: Path, rng: random.Random, plugin: str
+) -> None:
+    """Why the filter is swapped: detect-secrets' is_indirect_reference drops the line
+    before any plugin sees it."""
+    write(in_git_dir, "app.py", sdk_file(tokens.legacy_token(rng), tokens.api_token(rng)))
+    git("add", "-A", cwd=in_git_dir)
+
+    assert ours(scan("--plugin", plugin, cwd=in_git_dir)) == []
+    swapped = scan(
+        "--plugin", plugin, "--disable-filter", STOCK_FILTER, "--filter", OUR_FILTER,
+        cwd=in_git_dir,
+    )  # fmt: skip
+    assert [(name, line) for name, line, _ in ours(swapped)] == [("app.py", 3), ("app.py", 4)]
+
+
+def test_portable_set_up_reports_the_sdk_line(in_git_dir: Path, rng: random.Random) -> None:
+    legacy, api = tokens.legacy_token(rng), tokens.api_token(rng)
+    write(in_git_dir, "app.py", sdk_file(legacy, api))
+
+    baseline = set_up(in_git_dir)
+
+    assert ours(baseline) == [("app.py", 3, sha1(legacy)), ("app.py", 4, sha1(api))]
+    assert OUR_FILTER in filter_paths(baseline) and STOCK_FILTER not in filter_paths(baseline)
+    assert plugin_entry(baseline)["path"] == f"file://{SHIM}"
+    # the hook, as pre-commit runs it, refuses a new one on such a line
+    assert ds("hook", "--baseline", BASELINE, "app.py", cwd=in_git_dir).returncode == 0
+    new = tokens.api_token(rng)
+    write(in_git_dir, "worker.py", f'notion = notion_client.Client(auth="{new}")\n')
+
+    result = ds("hook", "--baseline", BASELINE, "worker.py", cwd=in_git_dir)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"Secret Type: {OURS}" in result.stdout
+    assert "Location:    worker.py:1" in result.stdout
+    assert_no_full_token(result.stdout + result.stderr, legacy, api, new)
+    kept = json.loads((in_git_dir / BASELINE).read_text())
+    assert filter_paths(kept) == filter_paths(baseline)  # the hook keeps the swap
+
+
+def test_pointing_says_what_changed_once(in_git_dir: Path, rng: random.Random) -> None:
+    write(in_git_dir, "app.py", "import os\n")
+    invoke("detect-secrets-plugin", "--shim", SHIM, cwd=in_git_dir)
+    git("add", "-A", cwd=in_git_dir)
+    (in_git_dir / BASELINE).write_text(ds("scan", "--plugin", SHIM, cwd=in_git_dir).stdout)
+
+    first = invoke("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir)
+    written = (in_git_dir / BASELINE).read_text()
+    second = invoke("detect-secrets-plugin", "--shim", SHIM, "--baseline", BASELINE, cwd=in_git_dir)
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert f"{BASELINE}: filter is_indirect_reference replaced by {OUR_FILTER}" in first.stderr
+    assert f"detect-secrets scan --baseline {BASELINE}" in first.stderr
+    assert second.stderr == ""
+    assert (in_git_dir / BASELINE).read_text() == written
+    # detect-secrets itself writes the swapped baseline back unchanged
+    assert ds("scan", "--baseline", BASELINE, cwd=in_git_dir).returncode == 0
+    assert filter_paths(json.loads((in_git_dir / BASELINE).read_text())) == [
+        *sorted(
+            {*filter_paths(json.loads(written)), "detect_secrets.filters.common.is_baseline_file"},
+            key=str.lower,
+        )
+    ]
+
+
+def test_the_swap_changes_nothing_for_the_other_plugins(
+    in_git_dir: Path, rng: random.Random, plugin: str
+) -> None:
+    """Other plugins' findings on `x = f(...)` lines are dropped as before, even on a line
+    that also holds a Notion token; elsewhere nothing moves."""
+    aws = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    entropy = "".join(rng.choice(tokens.ALNUM) for _ in range(40))
+    api = tokens.api_token(rng)
+    write(
+        in_git_dir,
+        "settings.py",
+        f'key = boto3.client("s3", aws_access_key_id="{aws}")\n'
+        f'secret = get_secret("{entropy}")\n'
+        f'both = make(notion="{api}", aws="{aws}")\n'
+        f'PASSWORD = "{entropy}"\n'
+        f"AWS = '{aws}'\n",
+    )
+    git("add", "-A", cwd=in_git_dir)
+
+    def others(baseline: dict) -> list[tuple[str, int, str, str]]:
+        return sorted(
+            (name, s["line_number"], s["type"], s["hashed_secret"])
+            for name, secrets in baseline["results"].items()
+            for s in secrets
+            if s["type"] != OURS
+        )
+
+    stock = scan("--plugin", plugin, cwd=in_git_dir)
+    swapped = scan(
+        "--plugin", plugin, "--disable-filter", STOCK_FILTER, "--filter", OUR_FILTER,
+        cwd=in_git_dir,
+    )  # fmt: skip
+
+    assert others(swapped) == others(stock)
+    assert {line for _, line, _, _ in others(stock)} == {4, 5}  # not 1-3: dropped as before
+    assert ours(stock) == []
+    assert ours(swapped) == [("settings.py", 3, sha1(api))]
+
+
+# -- 11. parity: what `notion-leakguard scan` finds on a line, the plugin finds ---------------
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _utf16(text: str, codec: str) -> bytes:
+    return text.encode(codec)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # the file
+    build: Callable[[list[str]], bytes]  # the file's bytes, from the tokens given
+    kinds: tuple[str, ...] = ("api",)  # the tokens it holds
+    lines: tuple[int, ...] = (1,)  # where `scan` must find them today (() : not yet/never)
+
+
+def _lines(*rows: str) -> bytes:
+    return "".join(row + "\n" for row in rows).encode()
+
+
+def _percent_all(tok: str) -> str:
+    return "".join(f"%{b:02X}" for b in tok.encode())
+
+
+PARITY = (
+    Case("plain.env", lambda t: _lines(f"NOTION_TOKEN={t[0]}")),
+    Case("sdk.py", lambda t: _lines(f'client = Client(auth="{t[0]}")'), ("legacy",)),
+    Case("two.py", lambda t: _lines(f'KEYS = ["{t[0]}", "{t[1]}"]'), ("api", "legacy"), (1, 1)),
+    Case(
+        "k8s/secret.yaml",
+        lambda t: _lines(
+            "apiVersion: v1",
+            "kind: Secret",
+            "metadata:",
+            "  name: notion",
+            "type: Opaque",
+            "data:",
+            f"  NOTION_TOKEN: {_b64(t[0])}",
+        ),
+        lines=(7,),
+    ),
+    Case(
+        "k8s/pull.yaml",
+        lambda t: _lines(
+            "kind: Secret",
+            "type: kubernetes.io/dockerconfigjson",
+            "data:",
+            "  .dockerconfigjson: "
+            + _b64(json.dumps({"auths": {"r.example": {"auth": _b64("u:" + t[0])}}})),
+        ),
+        lines=(4,),
+    ),
+    Case("offset.env", lambda t: _lines(f"BLOB={_b64('token=' + t[0] + ';')}"), ("legacy",)),
+    Case(  # detect-secrets' is_likely_id_string drops what follows `_id` on a line
+        "oauth.json",
+        lambda t: _lines('{"client_id": "1f2e3d4c", "client_secret": "' + t[0] + '"}'),
+        ("legacy",),
+    ),
+    Case("url.log", lambda t: _lines(f"GET /cb?key={t[0].replace('_', '%5F')} 200")),
+    Case("escaped.json", lambda t: _lines('{"key": "' + t[0].replace("_", "\\u005f") + '"}')),
+    Case("newline.json", lambda t: _lines('{"msg": "token:\\n' + t[0] + '"}')),
+    Case("ansi.log", lambda t: _lines(f"\x1b[31m{t[0]}\x1b[0m")),
+    Case("cookie.yaml", lambda t: _lines(f"token_v2: {t[0]}"), ("cookie",)),
+    Case(
+        "utf16le.txt",
+        lambda t: _utf16(f"first line here\nKEY={t[0]}\nSECRET={t[1]}\n", "utf-16-le"),
+        ("api", "legacy"),
+        (2, 3),
+    ),
+    Case(
+        "utf16be.txt",
+        lambda t: _utf16(f"first line here\nKEY={t[0]}\n", "utf-16-be"),
+        lines=(2,),
+    ),
+    Case("allowed.py", lambda t: _lines(f'KEY = "{t[0]}"  # notion-leakguard: allow'), lines=()),
+    Case(
+        "allowed_next.py",
+        lambda t: _lines("# notion-leakguard: allow-next-line", f'KEY = "{t[0]}"'),
+        lines=(),
+    ),
+    # Forms the scanner may learn later: whatever it finds there, the plugin must too.
+    Case("hex.txt", lambda t: _lines(f"KEY_HEX={t[0].encode().hex()}"), lines=()),
+    Case("percent.log", lambda t: _lines(f"GET /cb?key={_percent_all(t[0])}"), lines=()),
+    Case("colour.json", lambda t: _lines('{"out": "\\u001b[32m' + t[0] + '\\u001b[0m"}'), lines=()),
+    Case("colour.sh", lambda t: _lines(f'echo "\\e[32m{t[0]}"'), lines=()),
+)
+
+
+def _token(kind: str, rng: random.Random) -> str:
+    return {
+        "api": tokens.api_token,
+        "legacy": tokens.legacy_token,
+        "cookie": tokens.cookie,
+    }[kind](rng)
+
+
+def test_plugin_reports_what_scan_finds(in_git_dir: Path, rng: random.Random) -> None:
+    planted: dict[str, list[str]] = {}
+    for case in PARITY:
+        planted[case.name] = [_token(kind, rng) for kind in case.kinds]
+        path = in_git_dir / case.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(case.build(planted[case.name]))
+    every = [tok for toks in planted.values() for tok in toks]
+    by_sha1 = {sha1(tok): tok for tok in every}
+    by_sha256 = {"sha256:" + hashlib.sha256(tok.encode()).hexdigest(): tok for tok in every}
+
+    baseline = set_up(in_git_dir)
+    report = invoke("scan", "--format", "json", *planted, cwd=in_git_dir)
+
+    assert report.returncode == 1, report.stderr
+    found_by_scan = {
+        (f["path"], f["line"], by_sha256[f["fingerprint"]])
+        for f in json.loads(report.stdout)["findings"]
+    }
+    found_by_plugin = {(name, line, by_sha1[digest]) for name, line, digest in ours(baseline)}
+    for case in PARITY:
+        scanned = {(line, tok) for name, line, tok in found_by_scan if name == case.name}
+        plugged = {(line, tok) for name, line, tok in found_by_plugin if name == case.name}
+        assert plugged == scanned, case.name
+        assert set(zip(case.lines, planted[case.name])) <= scanned, case.name
+    assert_no_full_token((in_git_dir / BASELINE).read_text() + report.stdout, *every)
+
+
+def test_a_utf16_file_with_a_byte_order_mark_is_not_read_by_detect_secrets(
+    in_git_dir: Path, rng: random.Random
+) -> None:
+    """A limit of detect-secrets, not of the plugin: it reads files as UTF-8 and skips one
+    that is not; `notion-leakguard scan` decodes it."""
+    tok = tokens.api_token(rng)
+    (in_git_dir / "notes.txt").write_bytes(f"KEY={tok}\n".encode("utf-16"))  # with a BOM
+
+    baseline = set_up(in_git_dir)
+    report = invoke("scan", "--format", "json", "notes.txt", cwd=in_git_dir)
+
+    assert ours(baseline) == []
+    assert [
+        (f["path"], f["line"], f["encoding"]) for f in json.loads(report.stdout)["findings"]
+    ] == [("notes.txt", 1, "utf-16")]
+
+
+def test_precommit_refuses_the_sdk_line(ds_target: Target, rng: random.Random) -> None:
+    tok = tokens.legacy_token(rng)
+    ds_target.write(
+        "bot/notion.py", f'import notion_client\n\nnotion = notion_client.Client(auth="{tok}")\n'
+    )
+    ds_target.git("add", "bot/notion.py")
+    before = ds_target.head()
+
+    result = ds_target.commit("the notion bot")
+
+    assert result.returncode == 1, result.stdout
+    assert f"Secret Type: {OURS}" in result.stdout
+    assert "Location:    bot/notion.py:3" in result.stdout
+    assert_no_full_token(result.stdout, tok)
+    assert ds_target.head() == before
+
+
+def test_precommit_refuses_a_base64_key_in_a_kubernetes_secret(
+    ds_target: Target, rng: random.Random
+) -> None:
+    tok = tokens.api_token(rng)
+    ds_target.write(
+        "deploy/secret.yaml",
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: notion\ndata:\n  token: {_b64(tok)}\n",
+    )
+    ds_target.git("add", "deploy/secret.yaml")
+
+    result = ds_target.commit("deploy the notion secret")
+
+    assert result.returncode == 1, result.stdout
+    assert f"Secret Type: {OURS}" in result.stdout
+    assert "Location:    deploy/secret.yaml:6" in result.stdout
+    assert_no_full_token(result.stdout, tok)

@@ -26,11 +26,9 @@ Pairs = set[tuple[str, str]]
 
 
 def is_dotenv_name(name: str) -> bool:
-    return (
-        name in (".env", ".envrc")
-        or name.startswith(".env.")
-        or (name.endswith(".env") and name != ".env")
-    )
+    if name in (".envrc", ".xcode.env"):  # shell scripts, committed by design
+        return False
+    return name == ".env" or name.startswith(".env.") or (name.endswith(".env") and name != ".env")
 
 
 def is_template_name(name: str) -> bool:
@@ -194,9 +192,15 @@ def _committed_not_ignored(repo: Path) -> None:
     write(repo, ".env.production", "NOTION_TOKEN=changed\n")  # modified in the work tree
 
 
-def _envrc(repo: Path) -> None:
-    write(repo, ".envrc", "export NOTION_TOKEN=\n")
-    write(repo, "tools/.envrc", "export NOTION_TOKEN=\n")
+def _scripts(repo: Path) -> None:
+    """direnv's and React Native's scripts, committed by design, and RN's local override,
+    which its template ignores for being machine-specific (here it is not ignored)."""
+    write(repo, ".envrc", "use flake\nexport NOTION_TOKEN=\n")
+    write(repo, "tools/.envrc", "source_up\n")
+    write(repo, "ios/.xcode.env", "export NODE_BINARY=$(command -v node)\n")
+    commit(repo, ".envrc", "ios/.xcode.env")
+    write(repo, "ios/.xcode.env.local", "export NODE_BINARY=/opt/homebrew/bin/node\n")
+    write(repo, "android/.xcode.env", "export NODE_BINARY=node\n")
 
 
 def _prod_env(repo: Path) -> None:
@@ -267,7 +271,7 @@ CASES = [
         {(TR, ".env.production"), (NI, ".env.production")},
         frozenset({".env.production"}),
     ),
-    Case(".envrc", _envrc, {(NI, ".envrc"), (NI, "tools/.envrc")}),
+    Case(".envrc and .xcode.env", _scripts, set()),
     Case("prod.env", _prod_env, {(NI, "prod.env"), (NI, "config/staging.env")}),
     Case("virtualenv named .env", _virtualenv, set()),
     Case("templates", _templates, {(NI, ".env.local"), (NI, "config/dev.env")}),
@@ -624,3 +628,114 @@ def test_scan_does_not_report_a_virtualenv_or_ignored_node_modules(in_git_dir: P
     _ignored_node_modules(in_git_dir)
     result = invoke("scan", "--format", "json", cwd=in_git_dir)
     assert (result.returncode, json.loads(result.stdout)["findings"]) == (0, [])
+
+
+# -- scripts named like dotenv files; dotenv files committed on purpose ---------------------
+
+
+def scan_json(repo: Path, *args: str) -> tuple[int, set[tuple[str, str, int]]]:
+    result = invoke("scan", "--format", "json", *args, cwd=repo)
+    assert "Traceback" not in result.stderr, result.stderr
+    found = {(f["rule"], f["path"], f["line"]) for f in json.loads(result.stdout)["findings"]}
+    return result.returncode, found
+
+
+def test_a_token_in_envrc_or_xcode_env_is_still_a_finding(
+    in_git_dir: Path, rng: random.Random
+) -> None:
+    api, legacy = tokens.api_token(rng), tokens.legacy_token(rng)
+    write(in_git_dir, ".envrc", f"use flake\nexport NOTION_TOKEN={api}\n")
+    write(in_git_dir, "ios/.xcode.env", f"export NODE_BINARY=node\nexport KEY={legacy}\n")
+    commit(in_git_dir, ".envrc", "ios/.xcode.env")
+
+    assert check_env(in_git_dir).returncode == 0
+    assert scan_json(in_git_dir) == (
+        1,
+        {("notion-api-token", ".envrc", 2), ("notion-legacy-token", "ios/.xcode.env", 2)},
+    )
+    assert scan_json(in_git_dir, "--history") == (
+        1,
+        {("notion-api-token", ".envrc", 2), ("notion-legacy-token", "ios/.xcode.env", 2)},
+    )
+
+
+def _vite_app(repo: Path) -> None:
+    """Vite's public build settings, committed on purpose, next to a local .env that is
+    ignored as it should be."""
+    write(repo, ".gitignore", ".env\n.env.local\n")
+    write(repo, "web/.env.production", "VITE_API_URL=https://api.example.com\n")
+    write(repo, ".env", "NOTION_TOKEN=\n")
+    commit(repo, ".gitignore", "web/.env.production")
+
+
+def test_a_dotenv_file_acknowledged_in_the_baseline(in_git_dir: Path, rng: random.Random) -> None:
+    _vite_app(in_git_dir)
+    before = check_env(in_git_dir, "--format", "json")
+    assert before.returncode == 1
+    assert findings(before) == {(TR, "web/.env.production"), (NI, "web/.env.production")}
+
+    created = invoke("baseline", "create", cwd=in_git_dir)
+    assert created.returncode == 0, created.stderr
+
+    after = check_env(in_git_dir)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert (
+        "note: web/.env.production: committed on purpose, acknowledged by the baseline"
+        in after.stderr
+    )
+    assert scan_json(in_git_dir) == (0, set())
+    # a key that lands in it later is a new finding
+    tok = tokens.api_token(rng)
+    write(in_git_dir, "web/.env.production", f"VITE_API_URL=x\nVITE_NOTION_TOKEN={tok}\n")
+    assert scan_json(in_git_dir) == (1, {("notion-api-token", "web/.env.production", 2)})
+    assert check_env(in_git_dir).returncode == 0
+    # and another dotenv file is not covered by that acknowledgement
+    write(in_git_dir, "web/.env.staging", "VITE_API_URL=y\n")
+    assert findings(check_env(in_git_dir, "--format", "json")) == {(NI, "web/.env.staging")}
+
+
+def test_a_dotenv_file_acknowledged_in_the_configuration(
+    in_git_dir: Path, rng: random.Random
+) -> None:
+    _vite_app(in_git_dir)
+    write(
+        in_git_dir,
+        ".notion-leakguard.toml",
+        "[[allow]]\n"
+        'path = "web/.env.production"\n'
+        'rule = ["env-file-tracked", "env-file-not-ignored"]\n'
+        'reason = "public build settings (VITE_*), committed on purpose"\n',
+    )
+
+    result = check_env(in_git_dir)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "note: web/.env.production: committed on purpose, acknowledged by .notion-leakguard.toml "
+        "(public build settings (VITE_*), committed on purpose)" in result.stderr
+    )
+    assert "2 suppressed: 2 by the configuration" in result.stdout
+    assert scan_json(in_git_dir) == (0, set())
+    # the entry names rules: a token in the file is still reported
+    tok = tokens.legacy_token(rng)
+    write(in_git_dir, "web/.env.production", f"VITE_NOTION={tok}\n")
+    assert scan_json(in_git_dir) == (1, {("notion-legacy-token", "web/.env.production", 1)})
+    assert check_env(in_git_dir).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ('rule = "env-file-tracked"\nfingerprint = "sha256:00"', "rule: goes with path"),
+        ('path = ".env.production"\nrule = "env-file-committed"', "unknown rule"),
+        ('path = ".env.production"\nrule = []', "must be a rule id or a list of rule ids"),
+        ('path = ".env.production"\nrule = 3', "must be a rule id or a list of rule ids"),
+    ],
+)
+def test_allow_rule_must_be_known(in_git_dir: Path, entry: str, problem: str) -> None:
+    write(in_git_dir, ".notion-leakguard.toml", f'[[allow]]\n{entry}\nreason = "r"\n')
+
+    result = check_env(in_git_dir)
+
+    assert result.returncode == 2
+    assert ".notion-leakguard.toml: allow[0]" in result.stderr and problem in result.stderr

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests import tokens
-from tests.conftest import GIT_IDENTITY, REPO, git
+from tests.conftest import GIT_IDENTITY, REPO, git, invoke
 from tests.helpers.background import Prepared
 
 # Taken at import, before any test's monkeypatching: building the hook environment needs
@@ -515,3 +515,33 @@ def test_file_names_that_look_like_options(target: Target, rng: random.Random, n
     clean = target.commit("odd name, clean")
     assert clean.returncode == 0, clean.stdout
     assert target.commits() == 2
+
+
+def test_env_hook_honours_a_dotenv_file_acknowledged_once(target: Target) -> None:
+    """Vite's `.env.production` with public settings, committed on purpose: refused until
+    the baseline acknowledges it, then every commit passes; `.envrc` never needed that."""
+    target.write(".envrc", "use flake\n")
+    target.write("web/.env.production", "VITE_API_URL=https://api.example.com\n")
+    target.git("add", "-A")
+
+    refused = target.commit("vite settings")
+
+    assert refused.returncode == 1, refused.stdout
+    assert re.search(rf"^{re.escape(ENV_HOOK)}\.+Failed$", refused.stdout, re.MULTILINE)
+    assert "web/.env.production: env-file-tracked" in refused.stdout
+    assert ".envrc" not in refused.stdout
+
+    created = invoke("baseline", "create", cwd=target.path)
+    assert created.returncode == 0, created.stderr
+    target.git("add", "-A")
+
+    accepted = target.commit("vite settings, acknowledged")
+
+    assert accepted.returncode == 0, accepted.stdout
+    assert re.search(rf"^{re.escape(ENV_HOOK)}\.+Passed$", accepted.stdout, re.MULTILINE)
+    assert target.commits() == 2
+    verbose = target.pre_commit("run", "--verbose", "notion-leakguard-env")
+    assert verbose.returncode == 0, verbose.stdout
+    assert "web/.env.production: committed on purpose, acknowledged by the baseline" in (
+        verbose.stdout
+    )

@@ -270,7 +270,8 @@ def test_user_git_configuration_does_not_matter(
     (
         (".env", False, True),
         (".env.local", False, True),
-        (".envrc", False, True),
+        (".envrc", False, False),  # direnv's script: committed by design
+        ("ios/.xcode.env", False, False),  # React Native's: versioned by design
         ("config/prod.env", False, True),
         (".env.example", False, False),
         ("deploy/.env.template", False, False),

@@ -16,7 +16,8 @@ from notion_leakguard.cli.options import EXIT_CLEAN
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, exists=True),
-    help="With --shim: name the shim in this detect-secrets baseline by its relative path.",
+    help="With --shim: name the shim in this detect-secrets baseline by its relative path, "
+    "and let the plugin see `x = f(...)` lines there.",
 )
 def detect_secrets_plugin(shim: str | None, baseline: str | None) -> int:
     """Print the path to pass to `detect-secrets --plugin`.
@@ -24,7 +25,9 @@ def detect_secrets_plugin(shim: str | None, baseline: str | None) -> int:
     detect-secrets stores that path, absolute, in the baseline. For a baseline that works on
     every machine, commit a shim and point the baseline at it by a relative path:
     `notion-leakguard detect-secrets-plugin --shim .detect-secrets/notion.py --baseline
-    .secrets.baseline`.
+    .secrets.baseline`. That also swaps the baseline's filter is_indirect_reference, which
+    hides `client = Client(auth="secret_...")` from every plugin, for one that hides such
+    lines from the other plugins only.
     """
     if baseline and not shim:
         raise click.UsageError("--baseline needs --shim")
@@ -42,8 +45,8 @@ def detect_secrets_plugin(shim: str | None, baseline: str | None) -> int:
     if baseline:
         detect_secrets_setup.check_baseline(baseline, shim)  # before anything is written
     detect_secrets_setup.write_shim(shim)
-    if baseline and detect_secrets_setup.point_baseline_at(baseline, shim):
-        click.echo(f"notion-leakguard: {baseline}: plugin path set to {shim}", err=True)
+    for change in detect_secrets_setup.point_baseline_at(baseline, shim) if baseline else ():
+        click.echo(f"notion-leakguard: {baseline}: {change}", err=True)
     click.echo(shim)
     return EXIT_CLEAN
 

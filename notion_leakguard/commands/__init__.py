@@ -84,8 +84,8 @@ def acknowledged(
     def excluded(path: str) -> bool:
         return settings.excludes(os.path.join(root, path))
 
-    def allowed_path(path: str) -> bool:
-        return settings.allows_path(os.path.join(root, path))
+    def allowed_path(path: str, rule: str) -> bool:
+        return settings.allows_path(os.path.join(root, path), rule)
 
     result = suppress.apply(
         result,
