@@ -9,7 +9,15 @@ import json
 from typing import Any
 
 from notion_leakguard import __version__
-from notion_leakguard.findings import Finding, Origin, ScanResult
+from notion_leakguard.findings import (
+    INVALID,
+    LIVE,
+    UNKNOWN,
+    Finding,
+    Origin,
+    ScanResult,
+    Verification,
+)
 from notion_leakguard.inventory.keys import timeline
 from notion_leakguard.inventory.records import Inventory, Key, Occurrence
 from notion_leakguard.redaction import redact_text, shown
@@ -243,6 +251,9 @@ def render_sarif(inventory: Inventory) -> str:
     return json.dumps(sarif, indent=2) + "\n"
 
 
+_STATES: dict[str, Verification] = {state: state for state in (LIVE, INVALID, UNKNOWN)}
+
+
 def _finding(o: Occurrence, key: Key) -> Finding:
     origin = None
     if o.commit:
@@ -258,6 +269,6 @@ def _finding(o: Occurrence, key: Key) -> Finding:
         o.message,
         encoding=o.encoding,
         origin=origin,
-        verified=key.verified,
+        verified=_STATES.get(key.verified or ""),
         kind=kind,
     )

@@ -70,7 +70,7 @@ def _on_dask(
     progress: Progress | None,
 ) -> list[RepoScan]:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise LeakguardError(
             "--scheduler needs Dask: pip install 'notion-leakguard[distributed]'"
@@ -93,8 +93,7 @@ def _on_dask(
             for index, target in enumerate(targets)
         }
         found: dict[int, RepoScan] = {}
-        for future in as_completed(futures):
-            index = futures[future]
+        for future, index in futures.items():  # in order: the first waits longest anyway
             try:
                 found[index] = future.result()
             except Exception as error:  # the task failed on every try (KilledWorker, ...)
