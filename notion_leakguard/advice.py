@@ -52,6 +52,13 @@ Refused: the commit message holds a Notion key. No commit was made. What to do n
 {_ROTATE}
 """
 
+SHARED_ADVICE = """\
+  One key in several environments: rotating it for one breaks the others, and whoever reads
+  one environment's file holds the others' key. Create an integration per environment in
+  Notion (Settings > Connections > Develop or manage integrations), each with its own key,
+  move each environment to its own, then rotate the shared one.
+"""
+
 HISTORY_ADVICE = """\
 These keys were committed. Anyone with a clone has them, so removing them from HEAD is not
 enough. What to do now:

@@ -46,6 +46,9 @@ class Finding(NamedTuple):
     verified: Verification | None = None  # with --verify only
     verified_why: str | None = None  # why the state is unknown
     kind: str = "file"  # where it is: a file, or a commit or tag message (sources.*_MESSAGE)
+    # with --verify, for a live key: which integration it is, as the Notion API names it
+    # ("integration Sync bot in workspace Acme"); cleaned and redacted (verify.identity)
+    verified_as: str | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

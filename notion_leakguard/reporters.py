@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from notion_leakguard import __version__
-from notion_leakguard.advice import SCAN_ADVICE
+from notion_leakguard.advice import SCAN_ADVICE, SHARED_ADVICE
+from notion_leakguard.environments import sentence, shared_across
 from notion_leakguard.findings import Finding, ScanResult
 from notion_leakguard.redaction import printable, redact_text, shown_line
 from notion_leakguard.rules import ENV_NOT_IGNORED, ENV_TRACKED, RULES
@@ -78,6 +79,8 @@ def render_text(
             line += f" ({_origin_text(f)})"
         if f.verified is not None:
             state = f"{f.verified}: {f.verified_why}" if f.verified_why else f.verified
+            if f.verified_as:
+                state += f" — {printable(f.verified_as)}"
             line += f" [{paint(state, '1;31' if f.verified == 'live' else '33')}]"
         out.append(line)
         text = shown_lines.get((f.path, f.line))
@@ -86,12 +89,26 @@ def render_text(
     out.append(summary(result, subject=subject))
     states = sorted({f.verified for f in result.reported if f.verified}, key=order.__getitem__)
     out += [f"  [{state}] {_MEANINGS[state]}" for state in states]
+    out += _shared_text(result.reported)
     tokens = [f for f in result.reported if f.line]
     if tokens:
         out += ["", advice.rstrip("\n")]
     if len(tokens) < len(result.reported):
         out += ["", _env_advice(result.reported)]
     return "\n".join(out) + "\n"
+
+
+def _shared_text(findings: tuple[Finding, ...]) -> list[str]:
+    """Each key found in files of two environments or more, and what to do about it."""
+    shared = shared_across(findings)
+    if not shared:
+        return []
+    out = []
+    for key in shared:
+        text = sentence(key)
+        paths = ", ".join(printable(redact_text(path)) for path in key.paths)
+        out += ["", f"{text[0].upper()}{text[1:]}.", f"  {key.preview} in {paths}"]
+    return [*out, SHARED_ADVICE.rstrip("\n")]
 
 
 def _origin_text(finding: Finding) -> str:
@@ -183,6 +200,8 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         document["verified"] = finding.verified
         if finding.verified_why:
             document["verified_why"] = finding.verified_why
+        if finding.verified_as:
+            document["verified_as"] = finding.verified_as
     return document
 
 
@@ -224,6 +243,12 @@ def render_json(result: ScanResult) -> str:
         "findings": [_finding_json(f) for f in result.reported],
         "suppressed": [{**_finding_json(f), "reason": f.suppressed} for f in result.suppressed],
     }
+    shared = shared_across(result.reported)
+    if shared:  # keys found in files of two environments or more
+        document["shared_keys"] = [
+            {**key._asdict(), "paths": [redact_text(p) for p in key.paths], "advice": sentence(key)}
+            for key in shared
+        ]
     if result.unreadable:  # the scan is incomplete: finding nothing is no clean result
         document["incomplete"] = {"unreadable_objects": list(result.unreadable)}
     # ASCII only: a file name that is not UTF-8 stays exact (as a \\udcXX escape).
@@ -291,6 +316,8 @@ def render_sarif(result: ScanResult) -> str:
             properties["commit"] = _origin(finding)
         if finding.verified is not None:
             properties["verified"] = finding.verified
+            if finding.verified_as:
+                properties["verified_as"] = finding.verified_as
         if finding.kind != "file":
             properties["kind"] = finding.kind
         if properties:

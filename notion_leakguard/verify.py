@@ -6,6 +6,10 @@ invalid (revoked, or never valid). 429 and 5xx are retried with exponential back
 honouring Retry-After, within a total deadline; what is still unanswered then, timeouts,
 DNS and TLS errors, and a 200 whose body is not a Notion user, are unknown. Every finding
 is reported whatever the answer: a revoked key that is committed is still a leak.
+
+A 200 answer is the key's bot user: its name and workspace say which integration the key
+belongs to (`identity`). They are text from the network, shown only in the report: cleaned
+of control characters and escape sequences, capped, and with any token in them redacted.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import socket
 import ssl
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
@@ -37,8 +43,20 @@ from notion_leakguard.findings import (
 )
 from notion_leakguard.patterns import NOTION_API_TOKEN, NOTION_LEGACY_TOKEN, NOTION_TOKEN_V2_COOKIE
 from notion_leakguard.recollect import Candidate
+from notion_leakguard.redaction import redact_text
+from notion_leakguard.scanner import previews_in
 
-__all__ = ["INVALID", "LIVE", "UNKNOWN", "annotate", "may_send", "verify"]
+__all__ = [
+    "INVALID",
+    "LIVE",
+    "UNKNOWN",
+    "Answer",
+    "annotate",
+    "ask",
+    "identity",
+    "may_send",
+    "verify",
+]
 DEFAULT_API = "https://api.notion.com"
 API_ENV = "NOTION_LEAKGUARD_API_URL"
 NOTION_VERSION = "2022-06-28"
@@ -46,6 +64,10 @@ CONCURRENCY = 4
 REQUEST_TIMEOUT = 10.0
 DEADLINE = 60.0
 _RETRIES = 5
+NAME_LIMIT = 80  # characters of an integration or workspace name shown
+# CSI (colours, cursor moves), OSC (titles, hyperlinks) and two-character escape sequences
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~]?)")
+_HIDDEN = ("Cc", "Cf", "Cs")  # controls, invisible formatting (bidi overrides), lone surrogates
 
 
 def may_send(token: str, *, mentions_notion: bool, verify_all: bool) -> bool:
@@ -83,6 +105,7 @@ def _loopback(host: str) -> bool:
 class Answer(NamedTuple):
     state: Verification
     why: str | None = None  # for unknown: what stood in the way (DNS, timeout, TLS, ...)
+    verified_as: str | None = None  # for live: which integration (`identity`), when named
 
 
 def verify(tokens: Mapping[str, str], **options: Any) -> dict[str, Verification]:
@@ -116,7 +139,9 @@ def ask(
 def _answered(finding: Finding, answer: Answer | None) -> Finding:
     if answer is None:
         return finding
-    return finding._replace(verified=answer.state, verified_why=answer.why)
+    return finding._replace(
+        verified=answer.state, verified_why=answer.why, verified_as=answer.verified_as
+    )
 
 
 def _check(
@@ -138,8 +163,9 @@ def _check(
             return Answer(UNKNOWN, why)
         try:
             with _OPENER.open(request, timeout=min(timeout, remaining)) as response:
-                if _is_user(response.read(1 << 16)):
-                    return Answer(LIVE)
+                user = _user(response.read(1 << 16))
+                if user is not None:
+                    return Answer(LIVE, verified_as=identity(user))
                 return Answer(UNKNOWN, "the answer was not a Notion user")
         except HTTPError as error:
             if error.code == 401:
@@ -186,12 +212,52 @@ class _NoRedirect(HTTPRedirectHandler):
 _OPENER = build_opener(_NoRedirect)
 
 
-def _is_user(body: bytes) -> bool:
+def _user(body: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(document, dict) and document.get("object") == "user"
+    except (ValueError, RecursionError):  # RecursionError: `[[[[...` nested past the stack
+        return None
+    if isinstance(document, dict) and document.get("object") == "user":
+        return document
+    return None
+
+
+def identity(user: Mapping[str, Any]) -> str | None:
+    """Which integration a `GET /v1/users/me` answer names, for a person to read:
+    `integration Sync bot in workspace Acme`; None when it names neither."""
+    if user.get("type") != "bot":
+        return None
+    bot = user.get("bot")
+    name = _cleaned(user.get("name"))
+    workspace = _cleaned(bot.get("workspace_name")) if isinstance(bot, dict) else None
+    if name and workspace:
+        return f"integration {name} in workspace {workspace}"
+    if name:
+        return f"integration {name}"
+    if workspace:
+        return f"an integration in workspace {workspace}"
+    return None
+
+
+def _cleaned(value: object) -> str | None:
+    """A name from the network, safe to print on one line: no escape sequences or control
+    characters, whitespace runs as one space, tokens redacted, at most NAME_LIMIT long."""
+    if not isinstance(value, str):
+        return None
+    text = _ESCAPES.sub("", value)
+    text = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace() or unicodedata.category(char) not in _HIDDEN
+    )
+    # Redacted after the invisible characters are gone (they could split a token) and
+    # before the cut (which could leave more of one than a preview shows).
+    text = redact_text(" ".join(text.split()))
+    if previews_in(text.encode()):
+        return "(withheld: the name holds a key)"  # base64, escaped: no preview to show
+    if len(text) > NAME_LIMIT:
+        text = text[: NAME_LIMIT - 1].rstrip() + "…"
+    return text or None
 
 
 def _retry_after(value: str | None, default: float) -> float:

@@ -790,3 +790,210 @@ def test_a_broken_http_answer_is_unknown(
     states = verify.verify({"k": tokens.api_token(rng)}, base=url, deadline=5, timeout=2)
 
     assert states == {"k": "unknown"}
+
+
+# -- 8. which integration: the bot user's name and workspace -----------------------------------
+
+SYNC_BOT = "integration Sync bot in workspace Acme"  # tests/helpers/notion_api.py's USER
+
+
+def test_a_live_key_names_its_integration_in_every_format(
+    tmp_path: Path, rng: random.Random, notion_api: FakeNotion
+) -> None:
+    live, restricted, dead = tokens.api_token(rng), tokens.api_token(rng), tokens.api_token(rng)
+    notion_api.behaviours = {live: "live", restricted: "restricted", dead: "invalid"}
+    write(
+        tmp_path,
+        {"live.py": f'T = "{live}"\n', "restricted.py": f'T = "{restricted}"\n'}
+        | {"dead.py": f'T = "{dead}"\n'},
+    )
+
+    report, _ = scan_json("--verify", cwd=tmp_path, env=notion_api.env())
+    text = invoke("scan", "--verify", cwd=tmp_path, env=notion_api.env())
+    sarif = invoke("scan", "--verify", "--format", "sarif", cwd=tmp_path, env=notion_api.env())
+
+    by_path = {f["path"]: (f["verified"], f.get("verified_as")) for f in report["findings"]}
+    # a 403 is live but names no one: its body is an error, not the bot user
+    assert by_path == {
+        "live.py": ("live", SYNC_BOT),
+        "restricted.py": ("live", None),
+        "dead.py": ("invalid", None),
+    }
+    lines = {line.split(":")[0]: line for line in text.stdout.splitlines() if ".py:" in line}
+    assert lines["live.py"].endswith(f"[live — {SYNC_BOT}]")
+    assert lines["restricted.py"].endswith("[live]")
+    assert lines["dead.py"].endswith("[invalid]")
+    (run,) = json.loads(sarif.stdout)["runs"]
+    properties = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["properties"]
+        for r in run["results"]
+    }
+    assert properties["live.py"] == {"verified": "live", "verified_as": SYNC_BOT}
+    assert properties["dead.py"] == {"verified": "invalid"}
+    notion_api.check()
+
+
+def test_without_verify_no_integration_is_named(
+    tmp_path: Path, rng: random.Random, notion_api: FakeNotion
+) -> None:
+    write(tmp_path, {"app.py": f'T = "{tokens.api_token(rng)}"\n'})
+
+    for fmt in ("text", "json", "sarif"):
+        result = invoke("scan", "--format", fmt, cwd=tmp_path, env=notion_api.env())
+        assert result.returncode == 1, result.stderr
+        assert "Sync bot" not in result.stdout and "verified_as" not in result.stdout
+    assert notion_api.hits == []
+
+
+def _bot(name: object, workspace: object = "Acme") -> dict[str, Any]:
+    return {
+        "object": "user",
+        "id": "6794760a-1f15-45cd-9c65-0dfe42f5135a",
+        "type": "bot",
+        "name": name,
+        "bot": {"owner": {"type": "workspace", "workspace": True}, "workspace_name": workspace},
+    }
+
+
+# (a user document built from a token, the identity expected of it, built from the token)
+IDENTITIES: list[tuple[str, Callable[[str], dict[str, Any]], Callable[[str], str | None]]] = [
+    ("plain", lambda t: _bot("Sync bot"), lambda t: "integration Sync bot in workspace Acme"),
+    ("no-workspace", lambda t: _bot("Sync bot", None), lambda t: "integration Sync bot"),
+    ("no-bot-object", lambda t: {**_bot("Sync bot"), "bot": {}}, lambda t: "integration Sync bot"),
+    ("no-name", lambda t: _bot(None), lambda t: "an integration in workspace Acme"),
+    ("empty-names", lambda t: _bot("", " \t"), lambda t: None),
+    ("not-strings", lambda t: _bot(["Sync"], {"x": 1}), lambda t: None),
+    ("a-person", lambda t: {**_bot("Ada"), "type": "person"}, lambda t: None),
+    (
+        "unicode-kept",
+        lambda t: _bot("Synchro ✓ 日本"),
+        lambda t: "integration Synchro ✓ 日本 in workspace Acme",
+    ),
+    (
+        "ansi-and-osc",
+        lambda t: _bot("\x1b[31mRed\x1b[0m \x1b]8;;https://evil\x07link\x1b]8;;\x07", "\x1bcAcme"),
+        lambda t: "integration Red link in workspace Acme",
+    ),
+    (
+        "newlines-and-controls",
+        lambda t: _bot("Sync\nbot\r\n[live]\x00\x08", "Ac\u2028me"),
+        lambda t: "integration Sync bot [live] in workspace Ac me",
+    ),
+    (
+        "bidi-override",
+        lambda t: _bot("\u202etob cnyS\u202c", "\u2066Acme\u2069"),
+        lambda t: "integration tob cnyS in workspace Acme",
+    ),
+    (
+        "token-as-name",
+        lambda t: _bot(t),
+        lambda t: f"integration {tokens.preview(t)} in workspace Acme",
+    ),
+    (
+        "token-inside-a-name",
+        lambda t: _bot(f"key={t}!"),
+        lambda t: f"integration key={tokens.preview(t)}! in workspace Acme",
+    ),
+    (
+        "token-split-by-zero-width-spaces",
+        lambda t: _bot(t[:20] + "\u200b" + t[20:35] + "\x1b[0m" + t[35:]),
+        lambda t: f"integration {tokens.preview(t)} in workspace Acme",
+    ),
+    (
+        "token-base64-in-workspace",
+        lambda t: _bot("Sync bot", base64.b64encode(t.encode()).decode()),
+        lambda t: "integration Sync bot in workspace (withheld: the name holds a key)",
+    ),
+    (
+        "token-after-padding-past-the-cap",
+        lambda t: _bot("x" * 70 + " " + t),
+        lambda t: f"integration {'x' * 70} {tokens.preview(t)[:8]}… in workspace Acme",
+    ),
+    (
+        "long-name",
+        lambda t: _bot("Sync " * 100, "A" * 500),
+        lambda t: f"integration {('Sync ' * 16).strip()}… in workspace {'A' * 79}…",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"), [c[1:] for c in IDENTITIES], ids=[c[0] for c in IDENTITIES]
+)
+def test_identity_is_cleaned_capped_and_redacted(
+    rng: random.Random,
+    user: Callable[[str], dict[str, Any]],
+    expected: Callable[[str], str | None],
+) -> None:
+    for tok in (tokens.api_token(rng), tokens.legacy_token(rng)):
+        shown = verify.identity(user(tok))
+
+        assert shown == expected(tok)
+        if shown is not None:
+            assert shown.isprintable()
+            assert_no_token(shown, tok)
+
+
+def test_hostile_names_reach_no_report(
+    tmp_path: Path, rng: random.Random, notion_api: FakeNotion
+) -> None:
+    """A server that puts escape sequences, newlines and the key itself (plain, split by
+    invisible characters, base64) in the names: the reports show them cleaned, never a key."""
+    echo, split, painted = tokens.api_token(rng), tokens.api_token(rng), tokens.api_token(rng)
+    notion_api.behaviours = {echo: "echo", split: "live", painted: "live"}
+    notion_api.users = {
+        split: _bot(split[:10] + "\u200d" + split[10:], "Acme"),
+        painted: _bot("\x1b[2J\x1b[1;31mPWNED\x1b[0m\nfake.py:1:1: notion-api-token", "Acme"),
+    }
+    write(
+        tmp_path,
+        {"echo.py": f'T = "{echo}"\n', "split.py": f'T = "{split}"\n'}
+        | {"painted.py": f'T = "{painted}"\n'},
+    )
+    reports = tmp_path / "reports"
+    reports.mkdir()
+
+    outputs = []
+    for fmt in ("text", "json", "sarif"):
+        result = invoke("scan", "--verify", "--format", fmt, cwd=tmp_path, env=notion_api.env())
+        assert result.returncode == 1, result.stderr
+        outputs += [result.stdout, result.stderr]
+        written = reports / f"report.{fmt}"
+        result = invoke(
+            "scan", "--verify", "--format", fmt, "--output", str(written),
+            cwd=tmp_path, env=notion_api.env(),
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        outputs += [written.read_text(encoding="utf-8"), result.stderr]
+
+    for text in outputs:
+        assert_no_token(text, echo, split, painted)
+        assert "\x1b" not in text and "\\u001b" not in text
+    report = json.loads(outputs[4])
+    named = {f["path"]: f.get("verified_as") for f in report["findings"]}
+    assert named == {
+        "echo.py": f"integration {tokens.preview(echo)} in workspace "
+        "(withheld: the name holds a key)",
+        "split.py": f"integration {tokens.preview(split)} in workspace Acme",
+        "painted.py": "integration PWNED fake.py:1:1: notion-api-token in workspace Acme",
+    }
+    # the text report: one line per finding, the names on it
+    text_lines = [line for line in outputs[0].splitlines() if ".py:" in line]
+    assert len(text_lines) == 3
+    notion_api.check()
+
+
+def test_a_user_nested_past_the_stack_is_unknown(
+    raw_server: Callable[[bytes], str], rng: random.Random
+) -> None:
+    body = b"[" * 60000
+    url = raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+
+    states = verify.verify({"k": tokens.api_token(rng)}, base=url, deadline=5, timeout=2)
+
+    assert states == {"k": "unknown"}

@@ -9,6 +9,7 @@ under test at it with `FakeNotion.env()` (NOTION_LEAKGUARD_API_URL, no proxy).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
@@ -22,7 +23,21 @@ from typing import Any
 
 API_PATH = "/v1/users/me"
 ELSEWHERE = "/elsewhere"
-USER = {"object": "user", "id": "6794760a-1f15-45cd-9c65-0dfe42f5135a", "type": "bot"}
+# An internal integration's bot user, shaped as developers.notion.com documents
+# "Retrieve your token's bot user" (the owner of an internal integration is the workspace).
+BOT_NAME = "Sync bot"
+WORKSPACE_NAME = "Acme"
+USER = {
+    "object": "user",
+    "id": "6794760a-1f15-45cd-9c65-0dfe42f5135a",
+    "name": BOT_NAME,
+    "avatar_url": None,
+    "type": "bot",
+    "bot": {
+        "owner": {"type": "workspace", "workspace": True},
+        "workspace_name": WORKSPACE_NAME,
+    },
+}
 PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
@@ -46,6 +61,10 @@ class FakeNotion:
     silent: accepts, never answers       malformed: 200, not JSON
     not-user: 200, JSON but not a user   redirect: 302 to /elsewhere (same server)
     slow: 200 after 0.3 s
+    echo: 200 and a bot user whose name is the token itself and whose workspace name is
+          the token base64-encoded (a hostile or broken server)
+
+    A 200 answers with USER, or with `users[token]` when the test names one.
     retry-after:N: 429 with Retry-After: N on the first attempt, then 200
     retry-date:N: the same with an HTTP-date N seconds ahead
     """
@@ -53,6 +72,7 @@ class FakeNotion:
     behaviours: dict[str, str] = field(default_factory=dict)
     default: str = "live"
     pick: Callable[[str], str] | None = None  # for a token `behaviours` does not name
+    users: dict[str, Any] = field(default_factory=dict)  # the 200 answer, by token
     hits: list[Hit] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -168,8 +188,9 @@ class FakeNotion:
             self.pick(hit.token) if self.pick is not None else self.default
         )
         name, _, argument = kind.partition(":")
+        user = self.users.get(hit.token, USER)
         if name == "live":
-            _send(request, 200, USER)
+            _send(request, 200, user)
         elif name == "invalid":
             _send(request, 401, {"object": "error", "status": 401, "code": "unauthorized"})
         elif name == "restricted":
@@ -178,23 +199,23 @@ class FakeNotion:
             if attempt == 1:
                 _send(request, 429, {"object": "error", "status": 429}, {"Retry-After": "1"})
             else:
-                _send(request, 200, USER)
+                _send(request, 200, user)
         elif name == "retry-after":
             if attempt == 1:
                 _send(request, 429, {"status": 429}, {"Retry-After": argument})
             else:
-                _send(request, 200, USER)
+                _send(request, 200, user)
         elif name == "retry-date":
             if attempt == 1:
                 when = formatdate(time.time() + float(argument), usegmt=True)
                 _send(request, 429, {"status": 429}, {"Retry-After": when})
             else:
-                _send(request, 200, USER)
+                _send(request, 200, user)
         elif name == "flaky":
             if attempt <= 2:
                 _send(request, 500, {"object": "error", "status": 500})
             else:
-                _send(request, 200, USER)
+                _send(request, 200, user)
         elif name == "down":
             _send(request, 503, {"object": "error", "status": 503})
         elif name == "silent":
@@ -211,7 +232,11 @@ class FakeNotion:
             request.end_headers()
         elif name == "slow":
             time.sleep(0.3)
-            _send(request, 200, USER)
+            _send(request, 200, user)
+        elif name == "echo":
+            encoded = base64.b64encode(hit.token.encode()).decode()
+            bot = {"owner": {"type": "workspace", "workspace": True}, "workspace_name": encoded}
+            _send(request, 200, {**USER, "name": hit.token, "bot": bot})
         else:  # pragma: no cover - a typo in a test
             self._problem(f"unknown behaviour {name}")
             _send(request, 500, {})
