@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import FIXTURES, git, invoke, run_cli
-from tests.helpers.notion_api import FakeNotion
+from tests.helpers.notion_api import BOT_NAME, WORKSPACE_NAME, FakeNotion
 from tests.tokens import api_token, positions, preview
 
 
@@ -216,16 +216,21 @@ def test_repos_file_and_clone_urls_mirrored_into_the_cache(org: Org, tmp_path: P
     assert invoke("inventory", url, cwd=org.root).returncode == 2  # a URL needs --cache
 
 
-def test_verify_shows_live_state_from_the_fake_api(org: Org, notion_api: FakeNotion) -> None:
+def test_verify_shows_live_state_and_the_integration(org: Org, notion_api: FakeNotion) -> None:
     notion_api.behaviours = {org.key1: "invalid", org.key2: "live"}
-    result = invoke(
-        "inventory", *org.repos, "--verify", "-f", "json", cwd=org.root, env=notion_api.env()
-    )
+    env = notion_api.env()
+    result = invoke("inventory", *org.repos, "--verify", "-f", "json", cwd=org.root, env=env)
     notion_api.check()
-    states = {k["preview"]: k["verified"] for k in json.loads(result.stdout)["keys"]}
-    assert states == {preview(org.key1): "invalid", preview(org.key2): "live"}
+    keys = {k["preview"]: k for k in json.loads(result.stdout)["keys"]}
+    assert keys[preview(org.key1)]["verified"] == "invalid"
+    assert keys[preview(org.key1)]["verified_as"] is None
+    assert keys[preview(org.key2)]["verified"] == "live"
+    named = f"integration {BOT_NAME} in workspace {WORKSPACE_NAME}"
+    assert keys[preview(org.key2)]["verified_as"] == named
     assert set(notion_api.requests()) == {org.key1, org.key2}
-    assert_no_key(org, result.stdout, result.stderr)
+    text = invoke("inventory", *org.repos, "--verify", cwd=org.root, env=env)
+    assert f"{preview(org.key2)}  [live: {named}]" in text.stdout
+    assert_no_key(org, result.stdout, result.stderr, text.stdout, text.stderr)
 
 
 class _Page(HTMLParser):
@@ -330,6 +335,7 @@ def test_html_loads_in_headless_chromium_without_console_errors(
     dom, console = _chromium(tmp_path / "inventory.html", tmp_path / "profile")
     assert console == []
     assert 'data-sorted-by="state"' in dom  # the script ran and sorted
+    assert f"live: integration {BOT_NAME} in workspace {WORKSPACE_NAME}" in dom
     # live first: the live key (worker) above the older, revoked one (web, api)
     assert dom.index(preview(org.key2)) < dom.index(preview(org.key1))
     assert_no_key(org, dom)

@@ -207,7 +207,7 @@ def _verified(
     states: dict[str, _State] = {}
     for f in result.findings:
         if f.verified is not None:
-            states[f.fingerprint] = (f.verified, f.verified_why, getattr(f, "verified_as", None))
+            states[f.fingerprint] = (f.verified, f.verified_why, f.verified_as)
     return states, [note.text for note in result.notes]
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import NamedTuple
 
+from notion_leakguard.environments import Shared, environment_of, sentence
 from notion_leakguard.inventory.records import Inventory, Key, Occurrence, RepoScan
 
 _STATE_ORDER = {"live": 0, "unknown": 1, "invalid": 2}
@@ -73,19 +74,13 @@ def callouts(repositories: Sequence[str], environments: Sequence[str]) -> tuple[
             "one rotation covers them all, and each needs the new key"
         )
     if len(environments) > 1:
-        said.append(f"the same key is used for {_and(environments)}: use a key per environment")
+        said.append(sentence(Shared("", "", tuple(environments), ())))
     return tuple(said)
-
-
-def _and(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _environment(occurrence: Occurrence) -> str | None:
     if occurrence.kind not in ("file", "working tree"):
         return None
-    from notion_leakguard.environments import environment_of
-
     return environment_of(occurrence.path)
 
 
