@@ -234,6 +234,11 @@ def _attribute(first: dict[str, Finding], finding: Finding) -> None:
     first[finding.fingerprint] = better._replace(origin=better.origin._replace(also=also))
 
 
+def fragment_findings(fragment: Fragment) -> list[Finding]:
+    """The findings of one fragment, read here (a caller that keeps its own order)."""
+    return list(_findings(fragment, blocks(fragment.content)))
+
+
 def _findings(fragment: Fragment, data: Iterable[bytes]) -> Iterator[Finding]:
     found = scan_blocks(data, fragment.path, first_line=fragment.first_line)
     for finding in found:

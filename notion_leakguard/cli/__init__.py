@@ -37,6 +37,7 @@ COMMANDS = {
     "pre-receive": "gates:pre_receive",
     "ci": "gates:ci",
     "install-hook": "gates:install_hook",
+    "inventory": "inventory:inventory",
     "detect-secrets-plugin": "detect_secrets:detect_secrets_plugin",
     "detect-secrets-audit": "detect_secrets:detect_secrets_audit",
 }

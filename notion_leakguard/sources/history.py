@@ -53,6 +53,9 @@ class Plan(NamedTuple):
     # Blobs pushed outside any commit (a tag naming a blob or a tree): `commit` is what
     # carries them, `author` the ref.
     loose: tuple[Introduced, ...] = ()
+    # A blob `blobs` holds, brought in under another path too (the first time at each path):
+    # the same bytes, read once; what they hold is also at these paths (the inventory).
+    copies: tuple[Introduced, ...] = ()
 
 
 def empty(tags: Sequence[Tag] = ()) -> Plan:
@@ -83,25 +86,31 @@ def select(cwd: str, selection: Sequence[str], tags: Sequence[Tag] | None = None
             "shallow clone: commits before the shallow boundary were not scanned "
             "(git fetch --unshallow, then scan again)"
         )
-    blobs, commits, submodules = _parse_log(git.log_raw(cwd, selection))
+    blobs, commits, submodules, copies = _parse_log(git.log_raw(cwd, selection))
     if submodules:
         notes.append(f"{submodules} submodule change(s) skipped: scan each submodule on its own")
     if tags is None:
         shas = {commit.sha for commit in commits}
         tags = [Tag(oid, name) for oid, name, target in git.annotated_tags(cwd) if target in shas]
     partial = git.is_partial_clone(os.path.join(cwd, os.fsdecode(common)))
-    return Plan(tuple(blobs), tuple(commits), tuple(tags), tuple(notes), partial)
+    return Plan(
+        tuple(blobs), tuple(commits), tuple(tags), tuple(notes), partial, copies=tuple(copies)
+    )
 
 
-def _parse_log(output: bytes) -> tuple[list[Introduced], list[Commit], int]:
+_Parsed = tuple[list[Introduced], list[Commit], int, list[Introduced]]
+
+
+def _parse_log(output: bytes) -> _Parsed:
     try:
         return _parse_log_records(output)
     except (ValueError, IndexError, UnicodeDecodeError):
         raise LeakguardError("unexpected output from git log --raw") from None
 
 
-def _parse_log_records(output: bytes) -> tuple[list[Introduced], list[Commit], int]:
+def _parse_log_records(output: bytes) -> _Parsed:
     seen: dict[str, Introduced] = {}
+    copies: dict[tuple[str, str], Introduced] = {}
     commits: dict[str, Commit] = {}  # a merge is listed once per parent (-m)
     submodules = 0
     commit = author = date = ""
@@ -124,7 +133,9 @@ def _parse_log_records(output: bytes) -> tuple[list[Introduced], list[Commit], i
             oid = new.decode()
             if oid not in seen:
                 seen[oid] = Introduced(oid, path, commit, author, date)
-    return list(seen.values()), list(commits.values()), submodules
+            elif path != seen[oid].path and (oid, path) not in copies:
+                copies[oid, path] = Introduced(oid, path, commit, author, date)
+    return list(seen.values()), list(commits.values()), submodules, list(copies.values())
 
 
 class Contents:
