@@ -294,7 +294,7 @@ def test_staged_parse_raises_only_leakguard_error(output: bytes) -> None:
 @given(output=_git_output(_LOG_PIECES))
 def test_history_parse_log_raises_only_leakguard_error(output: bytes) -> None:
     try:
-        blobs, _commits, submodules = history._parse_log(output)
+        blobs, _commits, submodules, _renamed = history._parse_log(output)
     except LeakguardError:
         return
     assert submodules >= 0

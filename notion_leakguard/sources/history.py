@@ -53,6 +53,9 @@ class Plan(NamedTuple):
     # Blobs pushed outside any commit (a tag naming a blob or a tree): `commit` is what
     # carries them, `author` the ref.
     loose: tuple[Introduced, ...] = ()
+    # A blob seen before that a commit puts at a new path (an empty file, a copy): only its
+    # name is read (a key can be a file name).
+    renamed: tuple[Introduced, ...] = ()
 
 
 def empty(tags: Sequence[Tag] = ()) -> Plan:
@@ -83,25 +86,31 @@ def select(cwd: str, selection: Sequence[str], tags: Sequence[Tag] | None = None
             "shallow clone: commits before the shallow boundary were not scanned "
             "(git fetch --unshallow, then scan again)"
         )
-    blobs, commits, submodules = _parse_log(git.log_raw(cwd, selection))
+    blobs, commits, submodules, renamed = _parse_log(git.log_raw(cwd, selection))
     if submodules:
         notes.append(f"{submodules} submodule change(s) skipped: scan each submodule on its own")
     if tags is None:
         shas = {commit.sha for commit in commits}
         tags = [Tag(oid, name) for oid, name, target in git.annotated_tags(cwd) if target in shas]
     partial = git.is_partial_clone(os.path.join(cwd, os.fsdecode(common)))
-    return Plan(tuple(blobs), tuple(commits), tuple(tags), tuple(notes), partial)
+    return Plan(
+        tuple(blobs), tuple(commits), tuple(tags), tuple(notes), partial, renamed=tuple(renamed)
+    )
 
 
-def _parse_log(output: bytes) -> tuple[list[Introduced], list[Commit], int]:
+def _parse_log(output: bytes) -> tuple[list[Introduced], list[Commit], int, list[Introduced]]:
     try:
         return _parse_log_records(output)
     except (ValueError, IndexError, UnicodeDecodeError):
         raise LeakguardError("unexpected output from git log --raw") from None
 
 
-def _parse_log_records(output: bytes) -> tuple[list[Introduced], list[Commit], int]:
+def _parse_log_records(
+    output: bytes,
+) -> tuple[list[Introduced], list[Commit], int, list[Introduced]]:
     seen: dict[str, Introduced] = {}
+    paths: set[str] = set()
+    renamed: list[Introduced] = []
     commits: dict[str, Commit] = {}  # a merge is listed once per parent (-m)
     submodules = 0
     commit = author = date = ""
@@ -124,7 +133,10 @@ def _parse_log_records(output: bytes) -> tuple[list[Introduced], list[Commit], i
             oid = new.decode()
             if oid not in seen:
                 seen[oid] = Introduced(oid, path, commit, author, date)
-    return list(seen.values()), list(commits.values()), submodules
+            elif path not in paths:
+                renamed.append(Introduced(oid, path, commit, author, date))
+            paths.add(path)
+    return list(seen.values()), list(commits.values()), submodules, renamed
 
 
 class Contents:
@@ -137,11 +149,13 @@ class Contents:
         self.cwd = cwd
         self.plan = plan
         self.head = git.head_blobs(cwd) if head else set()
-        by_commit: dict[str, list[Introduced]] = {}
+        by_commit: dict[str, list[Introduced | Renamed]] = {}
         for blob in plan.blobs:
             by_commit.setdefault(blob.commit, []).append(blob)
+        for blob in plan.renamed:
+            by_commit.setdefault(blob.commit, []).append(Renamed(blob))
         introduced = {blob.oid for blob in plan.blobs}
-        self.wanted: list[Introduced | Commit | Tag | str] = []
+        self.wanted: list[Introduced | Renamed | Commit | Tag | str] = []
         for commit in plan.commits:
             self.wanted += [*by_commit.get(commit.sha, ()), commit]
         self.wanted += [*plan.loose, *plan.tags, *sorted(self.head - introduced)]
@@ -157,14 +171,24 @@ class Contents:
         """What must happen once before any part is read: a partial clone fetches the blobs
         it lacks, all in one request."""
         if self.plan.partial:
-            git.fetch_missing(self.cwd, [_spec(want) for want in self.wanted])
+            git.fetch_missing(
+                self.cwd, [_spec(want) for want in self.wanted if not isinstance(want, Renamed)]
+            )
 
     def numbered(self, start: int, stop: int) -> Iterator[tuple[int, Fragment | Skipped | Note]]:
         """wanted[start:stop] as (position in the whole order, item), one cat-file for them."""
         wanted = self.wanted[start:stop]
         store = lfs.Store(self.cwd)
-        objects = git.contents(self.cwd, [_spec(want) for want in wanted])
-        for position, (want, (spec, blocks)) in enumerate(zip(wanted, objects), start):
+        read = [want for want in wanted if not isinstance(want, Renamed)]
+        objects = git.contents(self.cwd, [_spec(want) for want in read])
+        for position, want in enumerate(wanted, start):
+            if isinstance(want, Renamed):
+                blob = want.blob
+                origin = Origin(blob.commit, blob.author, blob.date, at_head=False)
+                at_head = blob.oid in self.head
+                yield position, Fragment(blob.path, b"", origin=origin, at_head=at_head)
+                continue
+            spec, blocks = next(objects)
             if blocks is None:
                 yield position, Skipped(spec, MISSING)
             elif isinstance(want, (str, Introduced)):
@@ -193,6 +217,12 @@ LFS_NOTE = Note(
     "file versions tracked with git-lfs were not scanned: their content is not in "
     ".git/lfs/objects (git lfs fetch --all, then scan again)"
 )
+
+
+class Renamed(NamedTuple):
+    """A blob at a further path: its name is scanned, its bytes were at the first one."""
+
+    blob: Introduced
 
 
 def _spec(want: Introduced | Commit | Tag | str) -> str:
