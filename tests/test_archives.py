@@ -292,7 +292,7 @@ def test_a_stored_member_in_a_damaged_zip_is_still_found(
 @pytest.mark.parametrize(
     ("name", "damage", "note"),
     [
-        ("truncated.gz", lambda d: d[: len(d) // 2], "truncated.gz: damaged (Compressed"),
+        ("truncated.gz", lambda d: d[: len(d) // 2], "truncated.gz: damaged (the compressed"),
         ("garbage.gz", lambda d: d[:12] + b"\xff" * 64, "garbage.gz: a damaged gzip archive"),
         ("short.zip", lambda d: d[:30], "short.zip: a damaged zip archive"),
         ("flipped.zip", lambda d: _flip_member(d), "flipped.zip!data.txt: "),
@@ -363,7 +363,8 @@ def test_a_key_before_a_bomb_is_found(in_git_dir: Path, rng: random.Random) -> N
     (in_git_dir / "dump.gz").write_bytes(stream.getvalue())
     code, found, stderr = report("scan", cwd=in_git_dir)
     assert (code, found) == (1, at("dump.gz!dump", env_text(tok), tok))
-    assert "note: dump.gz: stopped after 1 MiB: it expands more than 100 times" in stderr
+    assert "note: dump.gz: stopped after " in stderr
+    assert "MiB: it expands more than 100 times (a decompression bomb?)" in stderr
 
 
 _MEASURE = """

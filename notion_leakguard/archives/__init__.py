@@ -36,6 +36,7 @@ from notion_leakguard.archives.streams import (
     Budget,
     Counted,
     Guarded,
+    Gunzip,
     Prefixed,
     Readable,
     Reader,
@@ -160,9 +161,7 @@ def _decompressor(found: str, raw: Reader) -> Readable:
     # Imported on first use: most scans meet no compressed file.
     source = cast("IO[bytes]", raw)
     if found == _GZIP:
-        import gzip
-
-        return gzip.GzipFile(fileobj=source, mode="rb")
+        return Gunzip(raw)
     if found == _BZIP2:
         import bz2
 

