@@ -436,3 +436,24 @@ def test_only_archives_pay(tmp_path: Path) -> None:
             for _block in piece.blocks:
                 pass
     assert time.perf_counter() - start < 1.0
+
+
+def test_a_zip_from_git_over_the_memory_limit_is_scanned_as_bytes(
+    in_git_dir: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zip from git needs random access, so it is held in memory; over the limit its
+    bytes are scanned as they are (a stored member's key still shows) and a note says so."""
+    from notion_leakguard import archives
+
+    monkeypatch.setattr(archives, "BUFFERED", 4 << 20)
+    tok = tokens.api_token(rng)
+    filler = "".join(f"{rng.random()}\n" for _ in range(300000))  # about 6 MB
+    data = zipped({"a.env": env_text(tok), "filler.txt": filler}, zipfile.ZIP_STORED)
+    (in_git_dir / "big.zip").write_bytes(data)
+    git("add", "-A", cwd=in_git_dir)
+    git("commit", "-q", "--no-verify", "-m", "big", cwd=in_git_dir)
+    code, found, stderr = report("scan", "--history", cwd=in_git_dir)
+    assert code == 1
+    assert {(path, preview) for path, _, _, preview in found} == {("big.zip", tokens.preview(tok))}
+    assert "note: big.zip: a zip archive over 4 MiB read from git" in stderr
+    assert report("scan", cwd=in_git_dir)[:2] == (1, at("big.zip!a.env", env_text(tok), tok))
