@@ -119,5 +119,11 @@ def merge(results: Iterable[ScanResult]) -> ScanResult:
         scanned += result.files_scanned
     findings.sort(key=lambda f: f.sort_key)
     return ScanResult(
-        tuple(findings), tuple(skipped), scanned, tuple(notes), root, tuple(unreadable), excluded
+        tuple(dict.fromkeys(findings)),  # a key in a directory's name: once, not per file
+        tuple(skipped),
+        scanned,
+        tuple(notes),
+        root,
+        tuple(unreadable),
+        excluded,
     )

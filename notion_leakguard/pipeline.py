@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import TYPE_CHECKING, NamedTuple, Protocol, Union
 
+from notion_leakguard import archives, filenames
 from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
 from notion_leakguard.scanner import scan_blocks
 from notion_leakguard.sources import FILE, Fragment, Item, OnDisk, blocks
@@ -42,7 +43,7 @@ def scan(
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     pending = iter(items)
     if workers < 2:
-        return _scan_batch(pending, progress)[0]._replace(root=root)
+        return merge([_scan_batch(pending, progress)[0]])._replace(root=root)
     # Take the first items while they can travel to a worker; a stream (a git blob) must be
     # read before the next item is asked for, so it ends the look-ahead at once.
     head: list[Item] = []
@@ -51,7 +52,7 @@ def scan(
         if not _can_send(item) or len(head) == PARALLEL_MIN_FILES:
             break
     if len(head) < PARALLEL_MIN_FILES or not _can_send(head[-1]):
-        return _scan_batch(chain(head, pending), progress)[0]._replace(root=root)
+        return merge([_scan_batch(chain(head, pending), progress)[0]])._replace(root=root)
     # Imported here: a pre-commit run with a handful of files never pays for them.
     from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -158,7 +159,7 @@ def _scan_part(
                 part.notes.append(item)
         else:
             counted = _Counting(blocks(item.content))
-            findings = list(_findings(item, counted))
+            findings = list(_findings(item, counted, part.notes))
             size += counted.total
             if item.at_head:
                 part.head.update(f.fingerprint for f in findings)
@@ -234,18 +235,27 @@ def _attribute(first: dict[str, Finding], finding: Finding) -> None:
     first[finding.fingerprint] = better._replace(origin=better.origin._replace(also=also))
 
 
-def fragment_findings(fragment: Fragment) -> list[Finding]:
+def fragment_findings(fragment: Fragment, notes: list[Note] | None = None) -> list[Finding]:
     """The findings of one fragment, read here (a caller that keeps its own order)."""
-    return list(_findings(fragment, blocks(fragment.content)))
+    return list(_findings(fragment, blocks(fragment.content), [] if notes is None else notes))
 
 
-def _findings(fragment: Fragment, data: Iterable[bytes]) -> Iterator[Finding]:
-    found = scan_blocks(data, fragment.path, first_line=fragment.first_line)
-    for finding in found:
-        if finding.line >= fragment.first_reported:
-            if fragment.origin is not None or fragment.kind != FILE:
-                finding = finding._replace(origin=fragment.origin, kind=fragment.kind)
-            yield finding
+def _findings(fragment: Fragment, data: Iterable[bytes], notes: list[Note]) -> Iterator[Finding]:
+    """The fragment's findings; a file is looked into when it is an archive (what a limit
+    or damage cut short goes to `notes`), and its path is a place too (`cache/ntn_….json`)."""
+    if fragment.kind != FILE or fragment.first_line != 1:
+        pieces: Iterable[archives.Piece] = (archives.Piece(fragment.path, data),)
+    else:
+        pieces = archives.pieces(fragment.path, data, notes, fragment.content)
+    for path, piece in pieces:
+        found = scan_blocks(piece, path, first_line=fragment.first_line)
+        if fragment.kind == FILE:
+            found = chain(filenames.in_name(path), found)
+        for finding in found:
+            if finding.line >= fragment.first_reported or not finding.line:
+                if fragment.origin is not None or fragment.kind != FILE:
+                    finding = finding._replace(origin=fragment.origin, kind=fragment.kind)
+                yield finding
 
 
 # What travels to a worker: a file as a plain tuple (a named tuple takes four times as long
@@ -304,10 +314,10 @@ def _scan_batch(
             try:
                 if count:
                     counted = _Counting(blocks(item.content))
-                    findings.extend(_findings(item, counted))
+                    findings.extend(_findings(item, counted, notes))
                     size += counted.total
                 else:
-                    findings.extend(_findings(item, blocks(item.content)))
+                    findings.extend(_findings(item, blocks(item.content), notes))
                 scanned += 1
             except OSError as error:
                 skipped.append(Skipped(item.path, error.strerror or str(error)))

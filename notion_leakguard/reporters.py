@@ -69,10 +69,11 @@ def render_text(
     for f in sorted(result.reported, key=lambda f: order.get(f.verified or "", 3)):
         rule = paint(f.rule, "31")
         path = paint(printable(redact_text(f.path)), "1")
-        if not f.line:
+        if _dotenv(f):
             out.append(f"{path}: {rule} ({f.message})")
             continue
-        line = f"{path}:{f.line}:{f.column}: {rule} {f.preview}"
+        where = f"{path}:{f.line}:{f.column}" if f.line else f"{path} (in its name)"
+        line = f"{where}: {rule} {f.preview}"
         if f.encoding != "plain":  # the preview is of the decoded key, not of the text there
             line += f" ({f.encoding})"
         if f.origin is not None:
@@ -90,7 +91,7 @@ def render_text(
     states = sorted({f.verified for f in result.reported if f.verified}, key=order.__getitem__)
     out += [f"  [{state}] {_MEANINGS[state]}" for state in states]
     out += _shared_text(result.reported)
-    tokens = [f for f in result.reported if f.line]
+    tokens = [f for f in result.reported if not _dotenv(f)]
     if tokens:
         out += ["", advice.rstrip("\n")]
     if len(tokens) < len(result.reported):
@@ -111,6 +112,11 @@ def _shared_text(findings: tuple[Finding, ...]) -> list[str]:
     return [*out, SHARED_ADVICE.rstrip("\n")]
 
 
+def _dotenv(finding: Finding) -> bool:
+    """A dotenv file's finding, not a key's (a key in a file name is at line 0 too)."""
+    return finding.rule in (ENV_NOT_IGNORED.id, ENV_TRACKED.id)
+
+
 def _origin_text(finding: Finding) -> str:
     origin = finding.origin
     assert origin is not None
@@ -126,8 +132,8 @@ def _origin_text(finding: Finding) -> str:
 def summary(result: ScanResult, *, subject: str = "tokens") -> str:
     """One line: what was found, what was suppressed, whether the scan is complete. For
     `subject` "dotenv" (check-env), of dotenv files only: it looks for no tokens."""
-    tokens = [f for f in result.reported if f.line]
-    dotenv = {f.path for f in result.reported if not f.line}
+    tokens = [f for f in result.reported if not _dotenv(f)]
+    dotenv = {f.path for f in result.reported if _dotenv(f)}
     files = len({f.path for f in tokens if f.kind == "file"})
     messages = len({(f.path, f.origin) for f in tokens if f.kind != "file"})
     places = [

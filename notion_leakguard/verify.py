@@ -46,6 +46,10 @@ from notion_leakguard.recollect import Candidate
 from notion_leakguard.redaction import redact_text
 from notion_leakguard.scanner import previews_in
 
+KEY_RULES = frozenset(
+    (NOTION_API_TOKEN.rule, NOTION_LEGACY_TOKEN.rule, NOTION_TOKEN_V2_COOKIE.rule)
+)
+
 __all__ = [
     "INVALID",
     "LIVE",
@@ -299,7 +303,10 @@ def annotate(
         )
     if any(f.rule == NOTION_TOKEN_V2_COOKIE.rule for f in result.findings):
         notes.append("session cookies (token_v2) are never verified")
-    if any(f.line and f.fingerprint not in candidates for f in result.reported):
-        notes.append("findings that could not be read again (standard input) were not verified")
+    if any(f.rule in KEY_RULES and f.fingerprint not in candidates for f in result.reported):
+        notes.append(
+            "findings that could not be read again (standard input, members of archives, keys "
+            "in file names) were not verified"
+        )
     findings = tuple(_answered(f, answers.get(f.fingerprint)) for f in result.findings)
     return result._replace(findings=findings, notes=result.notes + tuple(Note(n) for n in notes))

@@ -545,3 +545,33 @@ def test_env_hook_honours_a_dotenv_file_acknowledged_once(target: Target) -> Non
     assert "web/.env.production: committed on purpose, acknowledged by the baseline" in (
         verbose.stdout
     )
+
+
+def test_a_key_inside_a_committed_archive_is_refused(target: Target, rng: random.Random) -> None:
+    """A real `zip` of a config directory and a `gzip`ped backup, committed through the
+    installed hook: both refused, each at its member, line and column; and a key as a file
+    name too."""
+    zipped_key, gzipped_key, name_key = (tokens.api_token(rng) for _ in range(3))
+    env_text = f"DEBUG=1\nNOTION_TOKEN={zipped_key}\n"
+    target.write("work/config/.env", env_text)
+    subprocess.run(
+        ["zip", "-q", "-r", "../export.zip", "config"], cwd=target.path / "work", check=True
+    )
+    shutil.rmtree(target.path / "work")
+    backup = f"# backup\nNOTION={gzipped_key}\n"
+    target.write("env.bak", backup)
+    _must(target.run("gzip", "env.bak"), "gzip")
+    target.write(f"cache/{name_key}.json", "{}\n")
+    target.git("add", "export.zip", "env.bak.gz", "cache")
+    before = target.head()
+
+    result = target.commit("add backups")
+
+    assert result.returncode == 1, result.stdout
+    lines = result.stdout.splitlines()
+    assert finding("export.zip!config/.env", env_text, zipped_key) in lines
+    assert finding("env.bak.gz!env.bak", backup, gzipped_key) in lines
+    shown_name = f"cache/{tokens.preview(name_key)}.json (in its name): notion-api-token"
+    assert any(line.startswith(shown_name) for line in lines), result.stdout
+    assert_no_full_token(result.stdout, zipped_key, gzipped_key, name_key)
+    assert target.head() == before

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from notion_leakguard import config, envfiles, git, pipeline
+from notion_leakguard import config, envfiles, filenames, git, pipeline
 from notion_leakguard.advice import HISTORY_ADVICE, SCAN_ADVICE, STAGED_ADVICE
 from notion_leakguard.commands import Outcome, acknowledged, excluded_count
 from notion_leakguard.errors import LeakguardError
@@ -101,13 +101,15 @@ def scan_staged(cwd: str, *, settings: config.Config) -> ScanResult:
         for path in paths
         if names.matches(path) and not envfiles.is_template(path)
     ]
+    # A key as a file name, also of a file without added lines (empty, or only removals).
+    named = tuple(finding for path in paths for finding in filenames.in_name(path))
     found = pipeline.scan(changes.chunks, root=root, jobs=1)
     whole = changes.whole
     return merge(
         [
             found._replace(files_scanned=0),
             _added_in_whole_files(cwd, whole, root=root),
-            ScanResult(tuple(dotenv), files_scanned=len(paths), root=root, excluded=excluded),
+            ScanResult((*dotenv, *named), files_scanned=len(paths), root=root, excluded=excluded),
         ]
     )
 

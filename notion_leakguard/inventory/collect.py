@@ -113,7 +113,10 @@ def _history(
             if item.text not in notes:
                 notes.append(item.text)
         elif isinstance(item, Fragment) and item.origin is not None:
-            for finding in pipeline.fragment_findings(item):
+            found: list[Note] = []  # what an archive's limits cut short
+            findings = pipeline.fragment_findings(item, found)
+            notes.extend(note.text for note in found if note.text not in notes)
+            for finding in findings:
                 record(finding)
                 oid = introduced.get((item.path, item.origin.commit))
                 if item.kind != FILE or oid is None:

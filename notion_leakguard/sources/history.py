@@ -148,11 +148,13 @@ class Contents:
         self.cwd = cwd
         self.plan = plan
         self.head = git.head_blobs(cwd) if head else set()
-        by_commit: dict[str, list[Introduced]] = {}
+        by_commit: dict[str, list[Introduced | Renamed]] = {}
         for blob in plan.blobs:
             by_commit.setdefault(blob.commit, []).append(blob)
+        for blob in plan.copies:
+            by_commit.setdefault(blob.commit, []).append(Renamed(blob))
         introduced = {blob.oid for blob in plan.blobs}
-        self.wanted: list[Introduced | Commit | Tag | str] = []
+        self.wanted: list[Introduced | Renamed | Commit | Tag | str] = []
         for commit in plan.commits:
             self.wanted += [*by_commit.get(commit.sha, ()), commit]
         self.wanted += [*plan.loose, *plan.tags, *sorted(self.head - introduced)]
@@ -168,14 +170,24 @@ class Contents:
         """What must happen once before any part is read: a partial clone fetches the blobs
         it lacks, all in one request."""
         if self.plan.partial:
-            git.fetch_missing(self.cwd, [_spec(want) for want in self.wanted])
+            git.fetch_missing(
+                self.cwd, [_spec(want) for want in self.wanted if not isinstance(want, Renamed)]
+            )
 
     def numbered(self, start: int, stop: int) -> Iterator[tuple[int, Fragment | Skipped | Note]]:
         """wanted[start:stop] as (position in the whole order, item), one cat-file for them."""
         wanted = self.wanted[start:stop]
         store = lfs.Store(self.cwd)
-        objects = git.contents(self.cwd, [_spec(want) for want in wanted])
-        for position, (want, (spec, blocks)) in enumerate(zip(wanted, objects), start):
+        read = [want for want in wanted if not isinstance(want, Renamed)]
+        objects = git.contents(self.cwd, [_spec(want) for want in read])
+        for position, want in enumerate(wanted, start):
+            if isinstance(want, Renamed):
+                blob = want.blob
+                origin = Origin(blob.commit, blob.author, blob.date, at_head=False)
+                at_head = blob.oid in self.head
+                yield position, Fragment(blob.path, b"", origin=origin, at_head=at_head)
+                continue
+            spec, blocks = next(objects)
             if blocks is None:
                 yield position, Skipped(spec, MISSING)
             elif isinstance(want, (str, Introduced)):
@@ -204,6 +216,12 @@ LFS_NOTE = Note(
     "file versions tracked with git-lfs were not scanned: their content is not in "
     ".git/lfs/objects (git lfs fetch --all, then scan again)"
 )
+
+
+class Renamed(NamedTuple):
+    """A blob at a further path: its name is scanned, its bytes were at the first one."""
+
+    blob: Introduced
 
 
 def _spec(want: Introduced | Commit | Tag | str) -> str:
