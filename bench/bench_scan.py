@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import stat
@@ -44,6 +45,8 @@ class Result:
     max_s: float
     ratio: float  # median / floor median
     mb_per_s: float
+    cpu_s: float  # median CPU seconds (user + system, all processes): what a busy machine
+    cpu_ratio: float  # changes least; / floor's. With two idle cores wall ~ cpu / 2.
 
 
 def default_paths() -> list[str]:
@@ -82,14 +85,19 @@ def tree_size(paths: list[str]) -> tuple[int, int]:
     return files, total
 
 
-def run_once(cmd: list[str]) -> tuple[float, int, bytes]:
+def run_once(cmd: list[str]) -> tuple[float, float, int, bytes]:
+    """Wall seconds, CPU seconds of the command and every process it waited for, exit
+    code, standard error."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     except OSError as exc:  # e.g. scanner executable not found
         sys.exit(f"error: cannot run {shlex.join(cmd)}: {exc}")
     elapsed = time.perf_counter() - start
-    return elapsed, proc.returncode, proc.stderr or b""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, cpu, proc.returncode, proc.stderr or b""
 
 
 def check(cmd: list[str], code: int, ok: set[int], stderr: bytes) -> None:
@@ -150,18 +158,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tree {tree}: {files} files, {nbytes / 1e6:.1f} MB in {' '.join(paths)}")
         print(f"load average at start: {loadavg()}")
 
-    def once(command: tuple[list[str], set[int]]) -> float:
-        cmd, ok = command
-        elapsed, code, err = run_once(cmd)
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+
+    def once(name: str) -> float:
+        cmd, ok = commands[name]
+        elapsed, seconds, code, err = run_once(cmd)
         check(cmd, code, ok, err)
+        cpu[name].append(seconds)
         return elapsed
 
-    times = interleaved(commands, args.runs, once)
+    times = interleaved({name: name for name in commands}, args.runs, once)
 
     reports = []
     for tree, paths in trees.items():
         files, nbytes = sizes[tree]
-        results = summarise({name: times[f"{tree}/{name}"] for name in NAMES}, nbytes / 1e6)
+        results = summarise(
+            {name: times[f"{tree}/{name}"] for name in NAMES},
+            {name: cpu[f"{tree}/{name}"][1:] for name in NAMES},  # [0]: the warm-up
+            nbytes / 1e6,
+        )
         reports.append(
             {
                 "tree": tree,
@@ -174,11 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not args.json:
             print(f"\n{tree}: {files} files, {nbytes / 1e6:.1f} MB")
-            print(f"{'name':<6} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} {'MB/s':>9}")
+            print(
+                f"{'name':<6} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} "
+                f"{'MB/s':>9} {'cpu s':>7} {'cpu ratio':>9}"
+            )
             for r in results:
                 print(
                     f"{r.name:<6} {r.median_s:>9.3f} {r.min_s:>8.3f} "
-                    f"{r.max_s:>8.3f} {r.ratio:>6.2f}x {r.mb_per_s:>9.1f}"
+                    f"{r.max_s:>8.3f} {r.ratio:>6.2f}x {r.mb_per_s:>9.1f} "
+                    f"{r.cpu_s:>7.3f} {r.cpu_ratio:>8.2f}x"
                 )
             print(f"ours/floor = {results[-1].ratio:.2f}x (target <= {TARGET}x)")
 
@@ -194,14 +213,19 @@ def loadavg() -> str:
     return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
-def summarise(times: dict[str, list[float]], mb: float) -> list[Result]:
+def summarise(
+    times: dict[str, list[float]], cpu: dict[str, list[float]], mb: float
+) -> list[Result]:
     floor = statistics.median(times["floor"])
+    floor_cpu = statistics.median(cpu["floor"])
     results: list[Result] = []
     for name, ts in times.items():
         med = statistics.median(ts)
         ratio = med / floor if floor > 0 else float("inf")
         rate = mb / med if med > 0 else float("inf")
-        results.append(Result(name, med, min(ts), max(ts), ratio, rate))
+        seconds = statistics.median(cpu[name])
+        cpu_ratio = seconds / floor_cpu if floor_cpu > 0 else float("inf")
+        results.append(Result(name, med, min(ts), max(ts), ratio, rate, seconds, cpu_ratio))
     return results
 
 
