@@ -6,7 +6,7 @@ Without REPO, builds a reproducible repository with `git fast-import`: COMMITS c
 (default 3000), each changing a few of 400 source files (a few KB each), plus one
 planted token. Times, from one run and interleaved, the floor
 `git cat-file --batch-all-objects --batch > /dev/null` and the history scan, and prints
-medians and the ratio (target: <= 2x).
+medians and the ratio (target: <= 1.6x, issue 18).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from interleave import interleaved
 
-TARGET = 2.0
+TARGET = 1.6
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 

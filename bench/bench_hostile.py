@@ -83,15 +83,21 @@ def peak_rss_mb(command: list[str]) -> tuple[float, float]:
             text=True,
             check=False,
         )
+        code = result.returncode
         peak = float(result.stderr.strip().splitlines()[-1]) / 1024
     else:  # getrusage of children: the largest child so far
-        subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+        code = subprocess.run(command, stdout=subprocess.DEVNULL, check=False).returncode
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if code not in (0, 1):  # a scanner that did not run has no peak worth reporting
+        sys.exit(f"error: exit {code}: {' '.join(command)}")
     return time.perf_counter() - start, peak
 
 
 def memory(root: Path, quick: bool) -> list[tuple[str, float, float]]:
-    scanner = shutil.which("notion-leakguard") or "notion-leakguard"
+    beside = Path(sys.executable).parent / "notion-leakguard"  # this venv's, as bench_scan
+    scanner = (
+        str(beside) if beside.is_file() else shutil.which("notion-leakguard") or "notion-leakguard"
+    )
     results = []
     big = root / "big.log"
     line = b"2026-11-21 12:00:00 INFO request served in 12 ms id=" + b"x" * 40 + b"\n"

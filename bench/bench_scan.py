@@ -1,11 +1,15 @@
-"""Benchmark notion-leakguard against a cat floor and grep on a large real tree.
+"""Benchmark notion-leakguard against a cat floor and grep on large real trees.
 
 Run:  python bench/bench_scan.py [PATH ...] [--runs N] [--scanner CMD] [--json]
+                                 [--trees all|standard|js] [--cache DIR]
 
-Default PATHs: this Python's stdlib dir, plus purelib (site-packages) if it is
-not inside stdlib. Each command gets one warm-up pass, then N timed runs taken
-round-robin (floor, grep, ours, floor, ...). Exits non-zero only if a command
-fails; missing the target is reported, not treated as an error.
+Two standard trees, both timed in one run: `standard`, this Python's stdlib dir plus
+purelib (site-packages) if it is not inside stdlib; and `js`, the stdlib's sources plus the
+packages of an npm install of large JavaScript libraries (built once under --cache, see
+js_tree.py). PATHs given instead make one tree. Each command gets one warm-up pass, then N
+timed runs taken round-robin over every tree (floor, grep, ours of each, then again), so that
+the ratios of a tree share the machine's noise. Exits non-zero only if a command fails or the
+JavaScript tree cannot be built; missing the target is reported, not treated as an error.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import stat
@@ -24,7 +29,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from interleave import interleaved
+from js_tree import default_cache, js_tree
+
 TARGET = 1.5
+NAMES = ("floor", "grep", "ours")
 FLOOR_SCRIPT = 'find "$@" -type f -print0 | xargs -0 cat > /dev/null'
 
 
@@ -36,6 +45,8 @@ class Result:
     max_s: float
     ratio: float  # median / floor median
     mb_per_s: float
+    cpu_s: float  # median CPU seconds (user + system, all processes): what a busy machine
+    cpu_ratio: float  # changes least; / floor's. With two idle cores wall ~ cpu / 2.
 
 
 def default_paths() -> list[str]:
@@ -74,102 +85,148 @@ def tree_size(paths: list[str]) -> tuple[int, int]:
     return files, total
 
 
-def run_once(cmd: list[str], capture: bool = False) -> tuple[float, int, bytes]:
-    err = subprocess.PIPE if capture else subprocess.DEVNULL
+def run_once(cmd: list[str]) -> tuple[float, float, int, bytes]:
+    """Wall seconds, CPU seconds of the command and every process it waited for, exit
+    code, standard error."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err, check=False)
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     except OSError as exc:  # e.g. scanner executable not found
         sys.exit(f"error: cannot run {shlex.join(cmd)}: {exc}")
     elapsed = time.perf_counter() - start
-    return elapsed, proc.returncode, proc.stderr or b""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, cpu, proc.returncode, proc.stderr or b""
 
 
-def check(name: str, cmd: list[str], code: int, ok: set[int], stderr: bytes) -> None:
+def check(cmd: list[str], code: int, ok: set[int], stderr: bytes) -> None:
     if code not in ok:
-        print(f"error: {name} exited {code}: {shlex.join(cmd)}", file=sys.stderr)
+        print(f"error: exit {code}: {shlex.join(cmd)}", file=sys.stderr)
         sys.stderr.write(stderr.decode(errors="replace"))
         sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="trees to scan")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="one tree to scan instead")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per command")
     parser.add_argument("--scanner", help="scanner command (split with shlex)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument(
+        "--trees", choices=("all", "standard", "js"), default="all", help="standard trees to time"
+    )
+    parser.add_argument("--cache", type=Path, help="where the JavaScript tree is built")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be >= 1")
 
-    paths: list[str] = args.paths or default_paths()
+    if args.paths:
+        trees: dict[str, list[str]] = {"paths": list(args.paths)}
+    else:
+        trees = {}
+        if args.trees in ("all", "standard"):
+            trees["standard"] = default_paths()
+        if args.trees in ("all", "js"):
+            trees["js"] = js_tree(args.cache or default_cache())
     # cat and grep read every file; so must we. An interpreter installed inside a git work
     # tree that ignores it (pyenv's) would otherwise be skipped as git-ignored.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # cache bytecode, as for a user
     os.environ["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(
-        str(Path(p).resolve().parent) for p in paths
+        str(Path(p).resolve().parent) for paths in trees.values() for p in paths
     )
     scanner = shlex.split(args.scanner) if args.scanner else default_scanner()
-    # name -> (command, accepted exit codes). xargs returns 123 if some cat
+    # "tree/name" -> (command, accepted exit codes). xargs returns 123 if some cat
     # failed (e.g. an unreadable file); grep returns 1 on no match, 2 on such errors.
-    commands: dict[str, tuple[list[str], set[int]]] = {
-        "floor": (["bash", "-c", FLOOR_SCRIPT, "bench", *paths], {0, 123}),
-        "grep": (["grep", "-rF", "-e", "ntn_", "-e", "secret_", *paths], {0, 1, 2}),
-        "ours": ([*scanner, "scan", *paths, "--format", "json", "--output", os.devnull], {0, 1}),
-    }
+    commands: dict[str, tuple[list[str], set[int]]] = {}
+    for tree, paths in trees.items():
+        commands[f"{tree}/floor"] = (["bash", "-c", FLOOR_SCRIPT, "bench", *paths], {0, 123})
+        commands[f"{tree}/grep"] = (
+            ["grep", "-rF", "-e", "ntn_", "-e", "secret_", *paths],
+            {0, 1, 2},
+        )
+        commands[f"{tree}/ours"] = (
+            [*scanner, "scan", *paths, "--format", "json", "--output", os.devnull],
+            {0, 1},
+        )
 
-    files, nbytes = tree_size(paths)
-    mb = nbytes / 1e6
+    sizes = {tree: tree_size(paths) for tree, paths in trees.items()}
     if not args.json:
-        print(f"tree: {files} files, {mb:.1f} MB in {' '.join(paths)}")
-        print(f"scanner: {shlex.join(scanner)}; runs: {args.runs}")
+        print(f"scanner: {shlex.join(scanner)}; runs: {args.runs}, rounds alternate every command")
+        for tree, paths in trees.items():
+            files, nbytes = sizes[tree]
+            print(f"tree {tree}: {files} files, {nbytes / 1e6:.1f} MB in {' '.join(paths)}")
+        print(f"load average at start: {loadavg()}")
 
-    for name, (cmd, ok) in commands.items():  # warm-up: page cache, imports
-        _, code, err = run_once(cmd, capture=True)
-        check(name, cmd, code, ok, err)
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
 
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(args.runs):
-        for name, (cmd, ok) in commands.items():
-            elapsed, code, err = run_once(cmd)
-            check(name, cmd, code, ok, err)
-            times[name].append(elapsed)
+    def once(name: str) -> float:
+        cmd, ok = commands[name]
+        elapsed, seconds, code, err = run_once(cmd)
+        check(cmd, code, ok, err)
+        cpu[name].append(seconds)
+        return elapsed
 
+    times = interleaved({name: name for name in commands}, args.runs, once)
+
+    reports = []
+    for tree, paths in trees.items():
+        files, nbytes = sizes[tree]
+        results = summarise(
+            {name: times[f"{tree}/{name}"] for name in NAMES},
+            {name: cpu[f"{tree}/{name}"][1:] for name in NAMES},  # [0]: the warm-up
+            nbytes / 1e6,
+        )
+        reports.append(
+            {
+                "tree": tree,
+                "paths": paths,
+                "files": files,
+                "bytes": nbytes,
+                "results": [asdict(r) for r in results],
+                "ours_over_floor": results[-1].ratio,
+            }
+        )
+        if not args.json:
+            print(f"\n{tree}: {files} files, {nbytes / 1e6:.1f} MB")
+            print(
+                f"{'name':<6} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} "
+                f"{'MB/s':>9} {'cpu s':>7} {'cpu ratio':>9}"
+            )
+            for r in results:
+                print(
+                    f"{r.name:<6} {r.median_s:>9.3f} {r.min_s:>8.3f} "
+                    f"{r.max_s:>8.3f} {r.ratio:>6.2f}x {r.mb_per_s:>9.1f} "
+                    f"{r.cpu_s:>7.3f} {r.cpu_ratio:>8.2f}x"
+                )
+            print(f"ours/floor = {results[-1].ratio:.2f}x (target <= {TARGET}x)")
+
+    if args.json:
+        document = {"runs": args.runs, "scanner": scanner, "target": TARGET, "load": loadavg()}
+        print(json.dumps({**document, "trees": reports}, indent=2))
+    else:
+        print(f"\nload average at end: {loadavg()}")
+    return 0
+
+
+def loadavg() -> str:
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def summarise(
+    times: dict[str, list[float]], cpu: dict[str, list[float]], mb: float
+) -> list[Result]:
     floor = statistics.median(times["floor"])
+    floor_cpu = statistics.median(cpu["floor"])
     results: list[Result] = []
     for name, ts in times.items():
         med = statistics.median(ts)
         ratio = med / floor if floor > 0 else float("inf")
         rate = mb / med if med > 0 else float("inf")
-        results.append(Result(name, med, min(ts), max(ts), ratio, rate))
-    ours_ratio = results[-1].ratio
-
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "paths": paths,
-                    "files": files,
-                    "bytes": nbytes,
-                    "runs": args.runs,
-                    "scanner": scanner,
-                    "results": [asdict(r) for r in results],
-                    "ours_over_floor": ours_ratio,
-                    "target": TARGET,
-                },
-                indent=2,
-            )
-        )
-        return 0
-
-    print(f"{'name':<6} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} {'MB/s':>9}")
-    for r in results:
-        print(
-            f"{r.name:<6} {r.median_s:>9.3f} {r.min_s:>8.3f} "
-            f"{r.max_s:>8.3f} {r.ratio:>6.2f}x {r.mb_per_s:>9.1f}"
-        )
-    print(f"ours/floor = {ours_ratio:.2f}x (target <= {TARGET}x)")
-    return 0
+        seconds = statistics.median(cpu[name])
+        cpu_ratio = seconds / floor_cpu if floor_cpu > 0 else float("inf")
+        results.append(Result(name, med, min(ts), max(ts), ratio, rate, seconds, cpu_ratio))
+    return results
 
 
 if __name__ == "__main__":
