@@ -187,7 +187,8 @@ def _tar(path: str, stream: Readable, budget: Budget, depth: int) -> Iterator[Pi
             if info is None:
                 return
             archive.members.clear()  # type: ignore[attr-defined] # else it keeps every header
-            if not info.isreg():
+            if not info.isreg():  # a directory or link: only its name is a place
+                yield Piece(f"{path}!{info.name}", ())
                 continue
             member = archive.extractfile(info)
             if member is None:  # pragma: no cover (a regular file always has a stream)
@@ -252,16 +253,21 @@ def _zip(
             return
         with archive:
             for info in archive.infolist():
-                if info.is_dir():
-                    continue
                 name = f"{path}!{info.filename}"
+                # A member not read (a directory, encrypted, unreadable): its name still is
+                # a place a key can be (`cache/ntn_….json`).
+                if info.is_dir():
+                    yield Piece(name.rstrip("/"), ())
+                    continue
                 if info.flag_bits & 0x1:
                     budget.note(f"{name}: an encrypted zip member: not scanned")
+                    yield Piece(name, ())
                     continue
                 try:
                     member = archive.open(info)
                 except UNREADABLE as error:
                     budget.note(f"{name}: cannot be read ({reason(error)}): not scanned")
+                    yield Piece(name, ())
                     continue
                 with member:
                     guarded = Guarded(member, Counted(info.compress_size), budget, name)

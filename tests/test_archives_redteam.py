@@ -1,0 +1,71 @@
+"""Red-team cases for archives (issue 16): places a key hides that the first version passed
+over, each built the way real tools build it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+from tests import tokens
+from tests.conftest import invoke
+
+API = "notion-api-token"
+Found = set[tuple[str, int, str]]  # path, line, preview
+
+
+def report(*args: str, cwd: Path) -> tuple[int, Found, str]:
+    result = invoke(*args, "--format", "json", cwd=cwd)
+    assert "Traceback" not in result.stderr, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    return result.returncode, {(f["path"], f["line"], f["preview"]) for f in findings}, result.stderr
+
+
+def test_names_of_members_that_are_not_read_are_still_places(
+    in_git_dir: Path, tmp_path: Path, rng: random.Random
+) -> None:
+    """An encrypted member, a directory entry, a tar directory and symlink: none is read,
+    but a key in their names is reported (redacted), as for files on disk."""
+    locked, folder, tar_dir, link = (tokens.api_token(rng) for _ in range(4))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / f"{locked}.json").write_text("{}\n")
+    subprocess.run(
+        ["zip", "-q", "-e", "-P", "pw", "locked.zip", f"cache/{locked}.json"],
+        cwd=tmp_path,
+        check=True,
+    )
+    os.rename(tmp_path / "locked.zip", in_git_dir / "locked.zip")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"sessions/{folder}/", b"")
+    (in_git_dir / "dirs.zip").write_bytes(buffer.getvalue())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(f"state/{tar_dir}")
+        info.type = tarfile.DIRTYPE
+        archive.addfile(info)
+        info = tarfile.TarInfo(f"current-{link}")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "state"
+        archive.addfile(info)
+    (in_git_dir / "links.tar").write_bytes(buffer.getvalue())
+
+    code, found, stderr = report("scan", cwd=in_git_dir)
+    p = tokens.preview
+    assert (code, found) == (
+        1,
+        {
+            (f"locked.zip!cache/{p(locked)}.json", 0, p(locked)),
+            (f"dirs.zip!sessions/{p(folder)}", 0, p(folder)),
+            (f"links.tar!state/{p(tar_dir)}", 0, p(tar_dir)),
+            (f"links.tar!current-{p(link)}", 0, p(link)),
+        },
+    )
+    assert f"note: locked.zip!cache/{p(locked)}.json: an encrypted zip member" in stderr
+    for tok in (locked, folder, tar_dir, link):
+        assert tok[len("ntn_") + 4 :] not in stderr
