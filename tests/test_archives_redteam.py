@@ -23,7 +23,8 @@ def report(*args: str, cwd: Path) -> tuple[int, Found, str]:
     result = invoke(*args, "--format", "json", cwd=cwd)
     assert "Traceback" not in result.stderr, result.stderr
     findings = json.loads(result.stdout)["findings"]
-    return result.returncode, {(f["path"], f["line"], f["preview"]) for f in findings}, result.stderr
+    found = {(f["path"], f["line"], f["preview"]) for f in findings}
+    return result.returncode, found, result.stderr
 
 
 def test_names_of_members_that_are_not_read_are_still_places(
