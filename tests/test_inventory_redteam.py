@@ -3,19 +3,23 @@ organisation's list of repositories, and a Dask cluster with no worker."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import pty
 import random
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from notion_leakguard.inventory import run
-from tests.conftest import git, invoke
+from tests.conftest import CLI, git, invoke
 from tests.tokens import api_token
 
 DASK = str(Path(sys.executable).parent / "dask")
@@ -72,3 +76,54 @@ def test_a_scheduler_without_workers_ends_with_a_clear_error(
     finally:
         os.killpg(scheduler.pid, signal.SIGTERM)
         scheduler.wait(timeout=30)
+
+
+class _NeedsLogin(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="org"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_private_clone_url_fails_at_once_instead_of_prompting(tmp_path: Path) -> None:
+    """Run from a terminal, git would stop and ask for a user name: with many repositories
+    in worker processes nobody answers. The URL fails with git's reason; its user name (or
+    password) never shows."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _NeedsLogin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://someone@127.0.0.1:{server.server_port}/org/private.git"
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child, with the pseudo-terminal as its controlling terminal
+        os.chdir(tmp_path)
+        os.execv(CLI[0], [*CLI, "inventory", "-q", "--cache", "cache", url])
+    output = b""
+    ends = time.monotonic() + 60
+    try:
+        while time.monotonic() < ends:
+            ready, _, _ = select.select([terminal], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(terminal, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+                if not data:
+                    break
+                output += data
+            elif b"Password for" in output:
+                break  # waiting for an answer
+    finally:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:  # still waiting for an answer
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        server.shutdown()
+    text = output.decode(errors="replace")
+    assert b"Password for" not in output, text
+    assert done == pid and os.waitstatus_to_exitcode(status) == 2, text
+    shown = f"http://127.0.0.1:{server.server_port}/org/private.git"
+    assert f"{shown}: could not clone it into the cache" in text
+    assert "Authentication failed" in text and "someone" not in text
