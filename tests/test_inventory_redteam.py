@@ -127,3 +127,48 @@ def test_a_private_clone_url_fails_at_once_instead_of_prompting(tmp_path: Path) 
     shown = f"http://127.0.0.1:{server.server_port}/org/private.git"
     assert f"{shown}: could not clone it into the cache" in text
     assert "Authentication failed" in text and "someone" not in text
+
+
+def test_one_repository_named_several_ways_is_one_repository(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """`app`, `./app/` and a symbolic link to it are one repository: one row for its key,
+    not a false "the same key is in 3 repositories"."""
+    _repo(tmp_path, "app", {"config.py": f'KEY = "{api_token(rng)}"\n'})
+    (tmp_path / "current").symlink_to("app")
+    result = invoke("inventory", "app", "./app/", "current", "-f", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["name"] for r in report["repositories"]] == ["app"]
+    ((key,),) = [[k["repositories"] for k in report["keys"]]]
+    assert key == ["app"]
+
+
+def test_a_directory_inside_a_repository_is_not_taken_for_it(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """git would answer for the enclosing repository (a home directory under version
+    control, say): the inventory says the path is no repository instead of scanning that."""
+    _repo(tmp_path, "home", {"dotfiles/.bashrc": f"export NOTION_TOKEN={api_token(rng)}\n"})
+    (tmp_path / "home" / "projects" / "app").mkdir(parents=True)
+    bare = tmp_path / "mirror.git"
+    git("clone", "-q", "--bare", str(tmp_path / "home"), str(bare), cwd=tmp_path)
+    result = invoke("inventory", "home/projects/app", "mirror.git/refs", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert "No Notion keys" in result.stdout
+    top, inside = os.path.realpath(tmp_path / "home"), os.path.realpath(bare)
+    assert (
+        f"warning: home/projects/app: a directory inside the repository {top}, not one"
+    ) in result.stderr
+    assert f"warning: mirror.git/refs: a directory inside the repository {inside}, not one" in (
+        result.stderr
+    )
+
+
+def test_a_broken_repository_is_named_in_its_warning(tmp_path: Path, rng: random.Random) -> None:
+    repo = _repo(tmp_path, "app", {"config.py": f'KEY = "{api_token(rng)}"\n'})
+    head = git("rev-parse", "HEAD", cwd=repo).strip()
+    (repo / ".git" / "objects" / head[:2] / head[2:]).unlink()  # the commit itself
+    result = invoke("inventory", "app", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "notion-leakguard: warning: app: git " in result.stderr, result.stderr

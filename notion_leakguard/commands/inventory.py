@@ -33,7 +33,7 @@ def inventory(
     targets: dict[str, Target] = {}
     for location, base in listed:
         target = _target(location, base, cache=None if cache is None else os.path.join(cwd, cache))
-        targets.setdefault(target.location, target)
+        targets.setdefault(_identity(target), target)
     scans = run.scan_all(
         list(targets.values()),
         jobs=jobs,
@@ -62,3 +62,9 @@ def _target(location: str, base: str, *, cache: str | None) -> Target:
             f"{mirror.display(location)}: a clone URL needs --cache DIR (where it is mirrored)"
         )
     return Target(mirror.display(location), location, os.path.abspath(cache))
+
+
+def _identity(target: Target) -> str:
+    """One repository named twice (`app`, `./app/`, a symbolic link to it; a URL with and
+    without a user name) is scanned, and counted, once."""
+    return target.name if target.cache is not None else os.path.realpath(target.location)
