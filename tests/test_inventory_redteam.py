@@ -172,3 +172,19 @@ def test_a_broken_repository_is_named_in_its_warning(tmp_path: Path, rng: random
     result = invoke("inventory", "app", cwd=tmp_path)
     assert result.returncode == 2
     assert "notion-leakguard: warning: app: git " in result.stderr, result.stderr
+
+
+def test_a_repos_file_as_people_write_it(tmp_path: Path, rng: random.Random) -> None:
+    """Saved by Notepad (a BOM, CRLF), with a comment after a path, and a path whose name
+    is not UTF-8: every listed repository is scanned, no internal error."""
+    key = api_token(rng)
+    _repo(tmp_path, "app", {"config.py": f'KEY = "{key}"\n'})
+    odd = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.rename(_repo(tmp_path, "cafe", {"k.py": f'K = "{key}"\n'}), odd)
+    listing = b"\xef\xbb\xbf# our repositories\r\napp  # the main app\r\ncaf\xe9\r\n"
+    (tmp_path / "repos.txt").write_bytes(listing)
+    result = invoke("inventory", "--repos-file", "repos.txt", "-f", "json", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, "")
+    report = json.loads(result.stdout)
+    assert [r["name"] for r in report["repositories"]] == ["app", "caf\udce9"]
+    assert [k["repositories"] for k in report["keys"]] == [["app", "caf\udce9"]]
