@@ -70,3 +70,26 @@ def test_names_of_members_that_are_not_read_are_still_places(
     assert f"note: locked.zip!cache/{p(locked)}.json: an encrypted zip member" in stderr
     for tok in (locked, folder, tar_dir, link):
         assert tok[len("ntn_") + 4 :] not in stderr
+
+
+def test_a_self_extracting_zip_is_opened(
+    in_git_dir: Path, tmp_path: Path, rng: random.Random
+) -> None:
+    """A zip appended to a program (`cat stub.sh a.zip > setup.sh; zip -A setup.sh`, or to
+    an .exe) starts with the program's bytes: its deflated members are still read. A
+    script or program without a zip after it gives nothing and no note."""
+    tok = tokens.api_token(rng)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / ".env").write_text(f"DEBUG=1\nNOTION_TOKEN={tok}\n" + "x=1\n" * 50)
+    subprocess.run(["zip", "-q", "-r", "a.zip", "config"], cwd=tmp_path, check=True)
+    archive = (tmp_path / "a.zip").read_bytes()
+    script = b'#!/bin/sh\nexec unzip -o "$0"\n'
+    (in_git_dir / "setup.sh").write_bytes(script + archive)
+    subprocess.run(["zip", "-q", "-A", "setup.sh"], cwd=in_git_dir, check=True)
+    (in_git_dir / "setup.exe").write_bytes(b"MZ" + bytes(4094) + archive)
+    (in_git_dir / "run.sh").write_bytes(script + b"PK\x05\x06 is just text here\n")
+    code, found, stderr = report("scan", cwd=in_git_dir)
+    expected = {
+        (f"{name}!config/.env", 2, tokens.preview(tok)) for name in ("setup.sh", "setup.exe")
+    }
+    assert (code, found, stderr) == (1, expected, "")
