@@ -117,6 +117,9 @@ def test_a_private_clone_url_fails_at_once_instead_of_prompting(tmp_path: Path) 
                 break  # waiting for an answer
     finally:
         done, status = os.waitpid(pid, os.WNOHANG)
+        while done == 0 and b"Password for" not in output and time.monotonic() < ends:
+            time.sleep(0.05)  # its terminal is closed: it is exiting
+            done, status = os.waitpid(pid, os.WNOHANG)
         if done == 0:  # still waiting for an answer
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
