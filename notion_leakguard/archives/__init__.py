@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import stat
 import struct
 import tarfile
 import zipfile
@@ -53,6 +54,9 @@ __all__ = ["BUFFERED", "DEPTH", "EXPANDED", "FREE", "RATIO", "Piece", "kind", "p
 DEPTH = 3
 BUFFERED = 64 << 20
 _SNIFF = 512  # a tar header: its magic is at offset 257
+# Programs a self-extracting zip is appended to: Windows and ELF executables, scripts.
+_STUBS = (b"MZ", b"\x7fELF", b"#!")
+_TAIL = 1024  # where a zip's end record is looked for (a zip comment may push it back)
 
 _GZIP, _BZIP2, _XZ, _ZIP, _TAR = "gzip", "bzip2", "xz", "zip", "tar"
 _SUFFIXES = {
@@ -98,10 +102,30 @@ def pieces(
         found = kind(head)
     if found is None:
         yield Piece(path, itertools.chain((head,), iterator) if head else ())
+        if isinstance(content, OnDisk) and (head[:2] in _STUBS or head[:4] in _STUBS):
+            yield from _appended_zip(path, content, notes)
         return
     budget = Budget(notes, path)
     on_disk = content if isinstance(content, OnDisk) else None
     yield from _expand(path, found, head, iterator, budget, 1, on_disk)
+
+
+def _appended_zip(path: str, entry: OnDisk, notes: list[Note]) -> Iterator[Piece]:
+    """The members of a zip appended to a program (a self-extracting archive: an .exe, an
+    ELF or a shell script with the zip after it), once its end record is there."""
+    try:
+        if not stat.S_ISREG(os.stat(entry.path).st_mode):
+            return
+        with _open(entry) as stream:
+            stream.seek(0, os.SEEK_END)
+            stream.seek(max(0, stream.tell() - _TAIL))
+            if b"PK\x05\x06" not in stream.read():
+                return
+            stream.seek(0)
+            _open_zip(stream).close()
+    except DAMAGED:  # OSError among them
+        return  # a program that only looks as if a zip ended it
+    yield from _zip(path, b"", iter(()), Budget(notes, path), 1, entry)
 
 
 def _joined(head: bytes, iterator: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
@@ -187,7 +211,8 @@ def _tar(path: str, stream: Readable, budget: Budget, depth: int) -> Iterator[Pi
             if info is None:
                 return
             archive.members.clear()  # type: ignore[attr-defined] # else it keeps every header
-            if not info.isreg():
+            if not info.isreg():  # a directory or link: only its name is a place
+                yield Piece(f"{path}!{info.name}", ())
                 continue
             member = archive.extractfile(info)
             if member is None:  # pragma: no cover (a regular file always has a stream)
@@ -252,16 +277,21 @@ def _zip(
             return
         with archive:
             for info in archive.infolist():
-                if info.is_dir():
-                    continue
                 name = f"{path}!{info.filename}"
+                # A member not read (a directory, encrypted, unreadable): its name still is
+                # a place a key can be (`cache/ntn_….json`).
+                if info.is_dir():
+                    yield Piece(name.rstrip("/"), ())
+                    continue
                 if info.flag_bits & 0x1:
                     budget.note(f"{name}: an encrypted zip member: not scanned")
+                    yield Piece(name, ())
                     continue
                 try:
                     member = archive.open(info)
                 except UNREADABLE as error:
                     budget.note(f"{name}: cannot be read ({reason(error)}): not scanned")
+                    yield Piece(name, ())
                     continue
                 with member:
                     guarded = Guarded(member, Counted(info.compress_size), budget, name)

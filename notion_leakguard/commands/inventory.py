@@ -4,11 +4,14 @@ history, and their working trees), where, since when, and with --verify whether 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 
 from notion_leakguard.errors import LeakguardError, file_errors
 from notion_leakguard.inventory import keys, mirror, run
 from notion_leakguard.inventory.records import Inventory, Target
+
+_COMMENT = re.compile(r"(^|\s)#.*")  # a whole line, or after a path and a space
 
 
 def inventory(
@@ -33,7 +36,7 @@ def inventory(
     targets: dict[str, Target] = {}
     for location, base in listed:
         target = _target(location, base, cache=None if cache is None else os.path.join(cwd, cache))
-        targets.setdefault(target.location, target)
+        targets.setdefault(_identity(target), target)
     scans = run.scan_all(
         list(targets.values()),
         jobs=jobs,
@@ -47,10 +50,14 @@ def inventory(
 
 def read_list(path: str) -> list[tuple[str, str]]:
     """(location, the directory relative paths start from) for each line of the file."""
-    with file_errors(f"cannot read {path}"), open(path, encoding="utf-8") as stream:
-        lines = stream.read().splitlines()
+    with file_errors(f"cannot read {path}"), open(path, "rb") as stream:
+        data = stream.read()
+    # A BOM (Notepad's UTF-8), CRLF ends, a comment after the path: as a person writes
+    # the list. Bytes that are not UTF-8 stay the path's own bytes, as file names may be.
+    text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
+    lines = (_COMMENT.sub("", line).strip() for line in text.splitlines())
     base = os.path.dirname(os.path.abspath(path))
-    return [(s, base) for line in lines if (s := line.strip()) and not s.startswith("#")]
+    return [(line, base) for line in lines if line]
 
 
 def _target(location: str, base: str, *, cache: str | None) -> Target:
@@ -62,3 +69,9 @@ def _target(location: str, base: str, *, cache: str | None) -> Target:
             f"{mirror.display(location)}: a clone URL needs --cache DIR (where it is mirrored)"
         )
     return Target(mirror.display(location), location, os.path.abspath(cache))
+
+
+def _identity(target: Target) -> str:
+    """One repository named twice (`app`, `./app/`, a symbolic link to it; a URL with and
+    without a user name) is scanned, and counted, once."""
+    return target.name if target.cache is not None else os.path.realpath(target.location)

@@ -31,7 +31,10 @@ def scan_repository(target: Target, *, verify: bool = False, verify_all: bool = 
     try:
         return _scan(target, verify=verify, verify_all=verify_all)
     except LeakguardError as error:
-        return RepoScan(target.name, error=shown(str(error)))
+        text = str(error)
+        if not text.startswith(f"{target.name}: "):  # a git failure: say which repository
+            text = f"{target.name}: {text}"
+        return RepoScan(target.name, error=shown(text))
 
 
 class _Seen(NamedTuple):
@@ -47,10 +50,7 @@ def _scan(target: Target, *, verify: bool, verify_all: bool) -> RepoScan:
         path = mirror.mirrored(target.location, target.cache)
     elif not os.path.isdir(path):
         raise LeakguardError(f"{target.name}: no such directory")
-    state = git.run(["rev-parse", "--is-bare-repository"], cwd=path, check=False)
-    if state.returncode:
-        raise LeakguardError(f"{target.name}: not a git repository")
-    bare = state.stdout.strip() == b"true"
+    bare = _repository(target.name, path)
     plan = history.plan(path, (), all_refs=True)
     seen, notes, unreadable = _history(path, plan)
     at_head = _at_head(path, {f.path for f, _ in _firsts(seen)})
@@ -74,6 +74,27 @@ def _scan(target: Target, *, verify: bool, verify_all: bool) -> RepoScan:
         commits=len(plan.commits),
         bare=bare,
     )
+
+
+def _repository(name: str, path: str) -> bool:
+    """Whether `path` is a bare repository (or a work tree's `.git`, read as one); an error
+    when it is no repository but a directory inside one, which git would take for it."""
+    state = git.run(
+        ["rev-parse", "--is-inside-work-tree", "--absolute-git-dir"],
+        cwd=path,
+        check=False,
+    )
+    if state.returncode:
+        raise LeakguardError(f"{name}: not a git repository")
+    work_tree, git_dir = os.fsdecode(state.stdout).splitlines()[:2]
+    if work_tree == "true":
+        top = git.top_level(path)
+        if os.path.realpath(top) != os.path.realpath(path):
+            raise LeakguardError(f"{name}: a directory inside the repository {top}, not one")
+        return False
+    if os.path.realpath(git_dir) != os.path.realpath(path):
+        raise LeakguardError(f"{name}: a directory inside the repository {git_dir}, not one")
+    return True  # bare, or the `.git` of a work tree: its history only
 
 
 def _firsts(seen: Mapping[tuple[str, str, str], _Seen]) -> Iterable[tuple[Finding, int]]:

@@ -12,6 +12,10 @@ from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
 
 _SCP_LIKE = re.compile(r"^[\w.+-]+@[\w.-]+:")  # git@github.com:org/repo.git
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")  # https://user:token@host/...
+# Many repositories are cloned unattended (in worker processes, on a cluster): a URL that
+# needs credentials no helper gives fails at once instead of prompting on the terminal.
+_NO_PROMPT = ("-c", "core.askPass=true")
 
 
 def is_url(location: str, base: str = ".") -> bool:
@@ -46,9 +50,12 @@ def mirrored(url: str, cache: str) -> str:
     path = cache_path(cache, url)
     shown = display(url)
     if os.path.isdir(path):
-        result = git.run(["fetch", "--prune", "--quiet", "origin"], cwd=path, check=False)
+        fetch = [*_NO_PROMPT, "fetch", "--prune", "--quiet", "origin"]
+        result = git.run(fetch, cwd=path, check=False)
         if result.returncode:
-            raise LeakguardError(f"{shown}: could not fetch into the cache {path}")
+            raise LeakguardError(
+                f"{shown}: could not fetch into the cache {path}{_why(result.stderr)}"
+            )
         return path
     os.makedirs(cache, exist_ok=True)
     partial = path + ".partial"
@@ -56,8 +63,17 @@ def mirrored(url: str, cache: str) -> str:
         import shutil
 
         shutil.rmtree(partial)
-    result = git.run(["clone", "--mirror", "--quiet", "--", url, partial], cwd=cache, check=False)
+    clone = [*_NO_PROMPT, "clone", "--mirror", "--quiet", "--", url, partial]
+    result = git.run(clone, cwd=cache, check=False)
     if result.returncode:
-        raise LeakguardError(f"{shown}: could not clone it into the cache {cache}")
+        raise LeakguardError(
+            f"{shown}: could not clone it into the cache {cache}{_why(result.stderr)}"
+        )
     os.replace(partial, path)
     return path
+
+
+def _why(stderr: bytes) -> str:
+    """git's last line of complaint, without any user name or password in a URL."""
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return f" ({_USERINFO.sub('', lines[-1])[:200]})" if lines else ""

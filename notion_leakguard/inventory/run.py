@@ -23,6 +23,10 @@ Progress = Callable[[int, int], None]  # repositories done, repositories in all
 # elsewhere anyway (distributed.scheduler.allowed-failures, 3 by default).
 RETRIES = 2
 CONNECT_TIMEOUT = "20s"
+# A cluster with no worker for this long (none yet, or all gone) runs nothing: the run
+# stops with a message instead of waiting for ever.
+NO_WORKERS_WAIT = 60.0
+_POLL = 1.0  # seconds between two looks at the cluster while a task is pending
 
 
 def scan_all(
@@ -93,12 +97,57 @@ def _on_dask(
             for index, target in enumerate(targets)
         }
         found: dict[int, RepoScan] = {}
+        idle = _Idle(client, scheduler)
         for future, index in futures.items():  # in order: the first waits longest anyway
             try:
-                found[index] = future.result()
+                found[index] = _result(future, idle)
+            except LeakguardError:
+                client.cancel(list(futures))
+                raise
             except Exception as error:  # the task failed on every try (KilledWorker, ...)
                 reason = f"the Dask task failed: {type(error).__name__}"
                 found[index] = RepoScan(targets[index].name, error=reason)
             if progress is not None:
                 progress(len(found), len(targets))
     return [found[index] for index in range(len(targets))]
+
+
+class _Idle:
+    """How long the cluster has had no worker; an error once that is too long."""
+
+    def __init__(self, client: Any, scheduler: str) -> None:
+        self.client = client
+        self.scheduler = scheduler
+        self.since: float | None = None
+
+    def check(self) -> None:
+        import time
+
+        try:
+            workers = self.client.nthreads()
+        except (OSError, TimeoutError):  # the scheduler itself is gone: no worker either
+            workers = {}
+        if workers:
+            self.since = None
+            return
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        elif now - self.since >= NO_WORKERS_WAIT:
+            raise LeakguardError(
+                f"the Dask scheduler at {self.scheduler} has had no worker for "
+                f"{NO_WORKERS_WAIT:g} seconds: start some (dask worker {self.scheduler})"
+            )
+
+
+def _result(future: Any, idle: _Idle) -> RepoScan:
+    from distributed import TimeoutError as DaskTimeout
+
+    while True:
+        try:
+            found: RepoScan = future.result(timeout=_POLL)
+        except DaskTimeout:
+            idle.check()
+            continue
+        idle.since = None  # some worker is there
+        return found
