@@ -217,7 +217,9 @@ def test_encodings_never_raise(
         assert isinstance(value.data, bytes)
         for offset in offsets:
             value.position(offset)
-    unescaped = encodings.unescape_underscores(data, lo, hi)
+    unescaped, stretches = encodings.unescaped_forms(data, lo, hi)
+    for stretch in stretches:
+        assert stretch.position(len(stretch.data)) <= len(data)
     if unescaped is not None:
         for offset in offsets:
             assert unescaped.position(min(offset, len(unescaped.data))) >= 0
