@@ -255,9 +255,12 @@ def _values(
         end = len(buffer) if end == -1 else end
         run = buffer[start:end]
         if _HEX.fullmatch(run):  # digests, numbers, hex-encoded text: never base64
-            if hex_runs is not None and len(run) in HEX_COOKIE_LENGTHS:
-                if _LOWER_HEX.fullmatch(run):
-                    hex_runs.append((start, end))
+            if (
+                hex_runs is not None
+                and len(run) in HEX_COOKIE_LENGTHS
+                and _LOWER_HEX.fullmatch(run)
+            ):
+                hex_runs.append((start, end))
             if len(run) >= _MIN_HEX_RUN:
                 yield from _decode_hex(run, start, holding)
         else:

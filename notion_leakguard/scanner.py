@@ -260,9 +260,13 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
                 hits.append(_Hit(position, fmt, prefix, body, decoded.encoding))
     for start, end in hex_runs:
         body = buffer[start:end].decode()
-        if lo <= start < hi and (start, body) not in seen and cookies.is_cookie(buffer, start, end):
-            if not is_placeholder(NOTION_TOKEN_V2_HEX, body):
-                hits.append(_Hit(start, NOTION_TOKEN_V2_HEX, "", body, encoding))
+        if (
+            lo <= start < hi
+            and (start, body) not in seen
+            and cookies.is_cookie(buffer, start, end)
+            and not is_placeholder(NOTION_TOKEN_V2_HEX, body)
+        ):
+            hits.append(_Hit(start, NOTION_TOKEN_V2_HEX, "", body, encoding))
     hits.sort(key=lambda hit: hit.position)
     return hits
 

@@ -10,7 +10,6 @@ import base64
 import codecs
 import hashlib
 import json
-import math
 import random
 import sqlite3
 import string
