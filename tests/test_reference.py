@@ -286,6 +286,7 @@ def _percent(text: str) -> str:
         pytest.param(NTN.encode().hex(), [(API, 1, 1, NTN, "hex")], id="hex"),
         pytest.param("x=0x" + LEGACY.encode().hex().upper(), [(OLD, 1, 5, LEGACY, "hex")], id="0x"),
         pytest.param("x" + NTN.encode().hex(), [], id="hex-glued"),
+        pytest.param("7" + NTN.encode().hex(), [(API, 1, 2, NTN, "hex")], id="hex-odd-offset"),
         pytest.param("q=" + _percent(NTN), [(API, 1, 3, NTN, "percent")], id="percent"),
         pytest.param("q=%41" + _percent(NTN), [], id="percent-after-letter"),
         pytest.param(
@@ -419,7 +420,7 @@ def _fragment(kind: str, rng: random.Random, draw: st.DrawFn) -> str:
         return _encoded(rng)
     if kind == "hexed":
         hexed = _token(rng).encode().hex()
-        return draw(st.sampled_from(("", "0x", "x"))) + (
+        return draw(st.sampled_from(("", "0x", "x", "f", "0x1"))) + (
             hexed.upper() if rng.random() < 0.3 else hexed
         )
     if kind == "percented":
