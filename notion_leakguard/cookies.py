@@ -25,31 +25,43 @@ installed packages (none of 156 characters after a `token` key) and asserts that
 
 from __future__ import annotations
 
+import functools
 import re
 
 COOKIE_LENGTH = 156
 _OBJECT_REACH = 2048  # how far a cookie object's braces are looked for around its value
 _KEY_REACH = 80  # how far before the value its key or client call is looked for
 
-_VALUE_KEY = re.compile(rb"[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']\Z")
-_NAMES_COOKIE = re.compile(rb"[\"']token_v2[\"']")
-_CLIENT_CALL = re.compile(rb"NotionClient\(\s*[\"']?\Z")
-_TOKEN_KEY = re.compile(
-    rb"(?i:token)[A-Za-z0-9_.-]*[\"']?(?:[ \t]*(?::=|=>|[:=])[ \t]*|[ \t]+)[\"'`]?\Z"
-)
-_NOTION = re.compile(rb"[Nn][Oo][Tt][Ii][Oo][Nn]")
+
+class _Patterns:
+    """Compiled on first use: only text holding a long run of lowercase hex needs them."""
+
+    def __init__(self) -> None:
+        self.value_key = re.compile(rb"[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']\Z")
+        self.names_cookie = re.compile(rb"[\"']token_v2[\"']")
+        self.client_call = re.compile(rb"NotionClient\(\s*[\"']?\Z")
+        self.token_key = re.compile(
+            rb"(?i:token)[A-Za-z0-9_.-]*[\"']?(?:[ \t]*(?::=|=>|[:=])[ \t]*|[ \t]+)[\"'`]?\Z"
+        )
+        self.notion = re.compile(rb"[Nn][Oo][Tt][Ii][Oo][Nn]")
+
+
+@functools.cache
+def patterns() -> _Patterns:
+    return _Patterns()
 
 
 def is_cookie(buffer: bytes, start: int, end: int) -> bool:
     """Whether the run of lowercase hex buffer[start:end] is an old token_v2 cookie."""
+    found = patterns()
     before = buffer[max(0, start - _KEY_REACH) : start]
-    if _VALUE_KEY.search(before) and _names_cookie(buffer, start, end):
+    if found.value_key.search(before) and _names_cookie(buffer, start, end):
         return True
     if end - start != COOKIE_LENGTH:
         return False
-    if _CLIENT_CALL.search(before):
+    if found.client_call.search(before):
         return True
-    return _TOKEN_KEY.search(before) is not None and _NOTION.search(buffer) is not None
+    return found.token_key.search(before) is not None and found.notion.search(buffer) is not None
 
 
 def _names_cookie(buffer: bytes, start: int, end: int) -> bool:
@@ -59,4 +71,6 @@ def _names_cookie(buffer: bytes, start: int, end: int) -> bool:
     if opening < 0 or closing < 0:
         return False
     inside = buffer[opening + 1 : closing]
-    return b"{" not in inside and b"}" not in inside and bool(_NAMES_COOKIE.search(inside))
+    return (
+        b"{" not in inside and b"}" not in inside and bool(patterns().names_cookie.search(inside))
+    )

@@ -1,12 +1,12 @@
-"""Where a token hides in encoded form: UTF-16/32 text, base64 values, and an underscore
-written as `%5F` or `\\u005f`. Pure functions over bytes; the scanner runs its own
-patterns over what these decode, so no format is defined twice.
+"""Where a token hides in encoded form: UTF-16/32 text, base64 values (also wrapped over
+lines) and hex; escapes.py has the escapes. Pure functions over bytes; the scanner runs its
+own patterns over what these decode, so no format is defined twice.
 
 Each pass is kept off the common path: UTF-16/32 is decided once per file from its first
-bytes; base64 is decoded only inside runs of 64+ base64 characters that use one alphabet;
-escaped underscores are found by one pass that jumps from `5` to `5`, over text that holds
-a `%` or a backslash. Binary data gets none of the text passes (its own tokens are found as
-plain bytes).
+bytes; base64 and hex are decoded only inside runs of 64+ base64 characters (one
+`bytes.translate` and a search, in C): a run of hex digits as hex, any other that uses one
+alphabet as base64, joined with the lines around it only when it fills its line. Binary
+data gets none of the text passes (its own tokens are found as plain bytes).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import codecs
 import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
-
-from notion_leakguard.patterns import MAX_LEFT_CONTEXT, TOKEN_FORMATS
 
 _SNIFF = 4096  # 2048 UTF-16 characters: a long non-Latin heading does not hide the rest
 # Which of every four bytes are NUL when text in the ASCII range is written in each codec.
@@ -95,105 +93,6 @@ class Decoded(NamedTuple):
         at = self.start + int(offset * self.bytes_per_char)
         line = bisect.bisect_right(self.breaks, at)
         return at + self.gaps[line - 1] if line else at
-
-
-# --- an underscore written as %5F or \u005f ---------------------------------------------
-
-
-def _percent_encoded(text: str) -> str:
-    """A pattern for `text` with every character written as `%XX`, in either case."""
-    return "".join(
-        "%" + "".join(f"[{d}{d.lower()}]" if d.isalpha() else d for d in f"{ord(c):02X}")
-        for c in text
-    )
-
-
-_HEADS = sorted({a.partition("_")[0] for f in TOKEN_FORMATS for a in f.anchors if "_" in a})
-_PERCENT_HEADS = "|".join(f"(?<={_percent_encoded(head)}%5[Ff])" for head in _HEADS)
-
-
-def _escaped_anchor() -> re.Pattern[bytes]:
-    alternatives = [
-        f"(?<={re.escape(head + escape)}[Ff])" for escape in ("%5", "\\u005") for head in _HEADS
-    ]
-    # `5` first: a one-character literal the engine can skip to; then a cheap look at the
-    # one character before it (% or the 0 of \u005f) before the longer lookbehinds. The
-    # groups tell an escaped underscore after a head from a head percent-encoded whole.
-    return re.compile(
-        f"5[Ff](?<=[%0]5[Ff])(?:(?:{'|'.join(alternatives)})(?P<underscore>)"
-        f"|(?:{_PERCENT_HEADS})(?P<percent>))".encode()
-    )
-
-
-_ESCAPED = re.compile(rb"%5[Ff]|\\u005[Ff]")
-_ESCAPED_AFTER_HEAD = _escaped_anchor()
-_PERCENT_AFTER_HEAD = re.compile(f"5[Ff](?<=%5[Ff])(?:{_PERCENT_HEADS})".encode())
-_PERCENT_STRETCH = re.compile(rb"(?:%[0-9A-Fa-f]{2})+")
-# How far the pattern's match may end after a token that starts before `hi`, and how far
-# before its end a percent-encoded token may start, with the context its boundary needs.
-_REACH = 3 * max(len(head) for head in _HEADS) + 8
-_STRETCH_BACK = _REACH + 3 * MAX_LEFT_CONTEXT
-
-
-class Unescaped:
-    """A buffer with every escaped underscore written as `_`, and the way back to offsets
-    in the buffer (worked out on first use: only findings need it)."""
-
-    def __init__(self, original: bytes) -> None:
-        self.original = original
-        self.data = (
-            original.replace(b"%5F", b"_")
-            .replace(b"%5f", b"_")
-            .replace(b"\\u005f", b"_")
-            .replace(b"\\u005F", b"_")
-        )
-        self._starts: list[int] = []  # each escape's offset in `data`
-        self._shrunk: list[int] = []  # bytes removed by that escape and those before it
-        self._mapped = False
-
-    def position(self, offset: int) -> int:
-        if not self._mapped:
-            removed = 0
-            for escape in _ESCAPED.finditer(self.original):
-                self._starts.append(escape.start() - removed)
-                removed += escape.end() - escape.start() - 1
-                self._shrunk.append(removed)
-            self._mapped = True
-        before = bisect.bisect_left(self._starts, offset)
-        return offset + (self._shrunk[before - 1] if before else 0)
-
-
-def unescaped_forms(buffer: bytes, lo: int, hi: int) -> tuple[Unescaped | None, list[Decoded]]:
-    """Where escapes hide a token that starts in buffer[lo:hi]: the buffer with its escaped
-    underscores unescaped, when one follows a token prefix's head (`ntn%5F`, `ntn\\u005f`),
-    and the stretches of `%XX` that spell a whole token (`%6E%74%6E%5F…`), decoded. One
-    pass that jumps from `5` to `5` finds both; text without `%` or a backslash (a third of
-    the standard library's) is passed over at memchr speed. (None, []) is the usual case."""
-    end = min(len(buffer), hi + _REACH)
-    if buffer.find(b"%", lo, end) < 0 and buffer.find(b"\\", lo, end) < 0:
-        return None, []
-    unescaped, stretches = None, []
-    match = _ESCAPED_AFTER_HEAD.search(buffer, lo, end)
-    while match is not None:
-        if match.lastgroup == "underscore":
-            unescaped = Unescaped(buffer)
-            at = match.end()
-        else:
-            stretch = _PERCENT_STRETCH.search(buffer, max(0, match.end() - _STRETCH_BACK))
-            while stretch is not None and stretch.end() < match.end():  # one before it
-                stretch = _PERCENT_STRETCH.search(buffer, stretch.end())
-            assert stretch is not None  # the match's own `%XX` are one
-            digits = stretch.group().replace(b"%", b"")
-            stretches.append(Decoded(stretch.start(), binascii.unhexlify(digits), "percent", 3))
-            at = stretch.end()
-        pattern = _ESCAPED_AFTER_HEAD if unescaped is None else _PERCENT_AFTER_HEAD
-        match = pattern.search(buffer, at, end)
-    return unescaped, stretches
-
-
-def escape_kind(stored: bytes) -> str:
-    """How an escaped token was stored: percent-encoding or a JSON escape."""
-    return "percent" if b"%5" in stored else "json-escape"
 
 
 # --- base64 and hex --------------------------------------------------------------------

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from notion_leakguard import cookies, encodings
+from notion_leakguard import cookies, encodings, escapes
 from notion_leakguard.anchors import compile_anchors, exact_pattern
 from notion_leakguard.anchors import leading_class as _leading_class  # noqa: F401 (tests)
 from notion_leakguard.findings import INLINE, Finding, fingerprint, redact
@@ -236,7 +236,7 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
     if binary:
         return hits
     seen = {(hit.position, hit.body) for hit in hits}
-    unescaped, stretches = encodings.unescaped_forms(buffer, lo, hi)
+    unescaped, stretches = escapes.unescaped_forms(buffer, lo, hi)
     if unescaped is not None:
         for fmt, m in _matches(unescaped.data, 0, len(unescaped.data), binary=False):
             position = unescaped.position(m.start("prefix"))
@@ -244,7 +244,7 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
             prefix, body = m.group("prefix").decode(), m.group("body").decode()
             if lo <= position < hi and stored != (prefix + body).encode():
                 seen.add((position, body))
-                hits.append(_Hit(position, fmt, prefix, body, encodings.escape_kind(stored)))
+                hits.append(_Hit(position, fmt, prefix, body, escapes.escape_kind(stored)))
     hex_runs: list[tuple[int, int]] = []
     decoded_values = itertools.chain(
         stretches,  # as every anchor, values must hold a `_`:

@@ -432,7 +432,7 @@ def test_the_cookie_rule_on_the_hex_of_installed_code() -> None:
             for start, end in hex_runs:
                 runs += 1
                 keyed += end - start == cookies.COOKIE_LENGTH and bool(
-                    cookies._TOKEN_KEY.search(data[max(0, start - 80) : start])
+                    cookies.patterns().token_key.search(data[max(0, start - 80) : start])
                 )
                 assert not cookies.is_cookie(data, start, end), (path, start)
     assert files > 5000 and runs > 20  # the count means something
