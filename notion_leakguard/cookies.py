@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Iterator
 
 COOKIE_LENGTH = 156
 _OBJECT_REACH = 2048  # how far a cookie object's braces are looked for around its value
@@ -51,17 +52,24 @@ def patterns() -> _Patterns:
     return _Patterns()
 
 
-def is_cookie(buffer: bytes, start: int, end: int) -> bool:
-    """Whether the run of lowercase hex buffer[start:end] is an old token_v2 cookie."""
+def cookies(buffer: bytes, runs: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The runs of lowercase hex, given as (start, end) in `buffer`, that are old token_v2
+    cookies. Whether the buffer mentions Notion is found out once, when first needed."""
     found = patterns()
-    before = buffer[max(0, start - _KEY_REACH) : start]
-    if found.value_key.search(before) and _names_cookie(buffer, start, end):
-        return True
-    if end - start != COOKIE_LENGTH:
-        return False
-    if found.client_call.search(before):
-        return True
-    return found.token_key.search(before) is not None and found.notion.search(buffer) is not None
+    mentions: bool | None = None
+    for start, end in runs:
+        before = buffer[max(0, start - _KEY_REACH) : start]
+        if found.value_key.search(before) and _names_cookie(buffer, start, end):
+            yield start, end
+        elif end - start != COOKIE_LENGTH:
+            continue
+        elif found.client_call.search(before):
+            yield start, end
+        elif found.token_key.search(before):
+            if mentions is None:
+                mentions = found.notion.search(buffer) is not None
+            if mentions:
+                yield start, end
 
 
 def _names_cookie(buffer: bytes, start: int, end: int) -> bool:

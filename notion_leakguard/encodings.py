@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from notion_leakguard.patterns import TOKEN_FORMATS
+
 _SNIFF = 4096  # 2048 UTF-16 characters: a long non-Latin heading does not hide the rest
 # Which of every four bytes are NUL when text in the ASCII range is written in each codec.
 _NUL_LANES = (
@@ -109,6 +111,20 @@ HEX_COOKIE_LENGTHS = range(150, 1025)
 
 
 _HEX = re.compile(rb"(?:0[xX])?[0-9A-Fa-f]*")
+# The hex of the `_` of every token anchor and the three characters before it (`6e746e5f`
+# for `ntn_`): a hex run without one holds no token and is not decoded.
+_HEX_ANCHORS = re.compile(
+    "|".join(
+        sorted(
+            {
+                (a.partition("_")[0][-3:] + "_").encode().hex()
+                for f in TOKEN_FORMATS
+                for a in f.anchors
+            }
+        )
+    ).encode(),
+    re.IGNORECASE,
+)
 _LOWER_HEX = re.compile(rb"[0-9a-f]*")
 
 
@@ -173,6 +189,8 @@ def _values(
 
 
 def _decode_hex(run: bytes, start: int, holding: bytes) -> Iterator[Decoded]:
+    if _HEX_ANCHORS.search(run) is None:
+        return  # digests, numbers, random bytes: the usual case
     if run[1:2] in (b"x", b"X"):
         run, start = run[2:], start + 2
     for offset in (0, 1):
@@ -208,7 +226,7 @@ def _wrapped(buffer: bytes, classes: bytes, start: int, end: int, floor: int) ->
             break
         above_end = above - 1 if buffer[above - 1] == 0x0D else above
         above_start = classes.rfind(b" ", 0, above_end) + 1
-        if above_end - above_start != width:
+        if above_end - above_start != width or _hex_line(buffer[above_start:above_end]):
             break
         first = above_start
     starts, ends = [first], []
@@ -222,7 +240,8 @@ def _wrapped(buffer: bytes, classes: bytes, start: int, end: int, floor: int) ->
         if following >= len(buffer) or classes[following] == 0x20:
             break
         after = classes.find(b" ", following)
-        if (len(buffer) if after == -1 else after) - following > width:
+        after = len(buffer) if after == -1 else after
+        if after - following > width or _hex_line(buffer[following:after]):
             break
         starts.append(following)
     if len(starts) == 1:
@@ -235,6 +254,11 @@ def _wrapped(buffer: bytes, classes: bytes, start: int, end: int, floor: int) ->
         joined += line_end - line_start
     run = b"".join(buffer[s:e] for s, e in zip(starts, ends))
     return _Lines(run, first, ends[-1], tuple(breaks), tuple(gaps))
+
+
+def _hex_line(run: bytes) -> bool:
+    """A line of hex digits is decoded as hex, never as a piece of wrapped base64."""
+    return len(run) >= _MIN_RUN and _HEX.fullmatch(run) is not None
 
 
 def _ends_line(buffer: bytes, end: int) -> bool:

@@ -13,21 +13,38 @@ from notion_leakguard.encodings import Decoded
 from notion_leakguard.patterns import MAX_LEFT_CONTEXT, TOKEN_FORMATS
 
 _HEADS = sorted({a.partition("_")[0] for f in TOKEN_FORMATS for a in f.anchors if "_" in a})
-# An encoded character before an encoded underscore: the start of a stretch of `%XX` that
-# may spell a token (the scanner's own patterns then decide).
-_PERCENT_BEFORE = "(?<=%[0-9A-Fa-f]{2}%5[Ff])"
+
+
+def _percent_encoded(text: str) -> str:
+    """A pattern for `text` with every character written as `%XX`, in either case."""
+    return "".join(
+        "%" + "".join(f"[{d}{d.lower()}]" if d.isalpha() else d for d in f"{ord(c):02X}")
+        for c in text
+    )
+
+
+# A stretch of `%XX` that spells the end of a prefix's head, its `_`, and at least as many
+# characters as the shortest body (secret_'s 43): the scanner's own patterns then decide.
+_TAILS = sorted({head[-3:] for head in _HEADS})
+_PERCENT_BEFORE = "(?:{})(?=(?:%[0-9A-Fa-f]{{2}}){{43}})".format(
+    "|".join(f"(?<={_percent_encoded(tail)}%5[Ff])" for tail in _TAILS)
+)
+_HEX_DIGITS = b"%0123456789ABCDEFabcdef"
 
 
 def _escaped_anchor() -> re.Pattern[bytes]:
-    alternatives = [
-        f"(?<={re.escape(head + escape)}[Ff])" for escape in ("%5", "\\u005") for head in _HEADS
-    ]
-    # `5` first: a one-character literal the engine can skip to; then a cheap look at the
-    # one character before it (% or the 0 of \u005f) before the longer lookbehinds. The
-    # groups tell an escaped underscore after a head from a stretch of percent-encoding.
+    """`5` first: a one-character literal the engine can skip to. Then one look at the
+    character before the escape: a head's last letter (`ntn%5F`, `ntn\\u005f`) or the last
+    hex digit of an encoded one (`%6E%5F`); only then the longer lookbehinds. The groups
+    tell an escaped underscore after a head from a stretch of percent-encoding."""
+    last = "".join(sorted({re.escape(head[-1]) for head in _HEADS}))
+    encoded_last = "".join(sorted({f"{ord(tail[-1]):02X}"[-1] for tail in _TAILS}))
+    percent = "|".join(f"(?<={re.escape(head)}%5[Ff])" for head in _HEADS)
+    json = "|".join(f"(?<={re.escape(head)}\\\\u005[Ff])" for head in _HEADS)
     return re.compile(
-        f"5[Ff](?<=[%0]5[Ff])(?:(?:{'|'.join(alternatives)})(?P<underscore>)"
-        f"|{_PERCENT_BEFORE}(?P<percent>))".encode()
+        f"5[Ff](?:(?:(?<=[{last}]%5[Ff])(?:{percent})|(?<=[{last}]\\\\u005[Ff])(?:{json}))"
+        f"(?P<underscore>)|(?<=[{encoded_last}{encoded_last.lower()}]%5[Ff])"
+        f"{_PERCENT_BEFORE}(?P<percent>))".encode()
     )
 
 
@@ -35,10 +52,12 @@ _ESCAPED = re.compile(rb"%5[Ff]|\\u005[Ff]")
 _ESCAPED_AFTER_HEAD = _escaped_anchor()
 _PERCENT_AFTER_HEAD = re.compile(f"5[Ff]{_PERCENT_BEFORE}".encode())
 _PERCENT_STRETCH = re.compile(rb"(?:%[0-9A-Fa-f]{2})+")
-# How far the pattern's match may end after a token that starts before `hi`, and how far
-# before its end a percent-encoded token may start, with the context its boundary needs.
-_REACH = 3 * max(len(head) for head in _HEADS) + 8
-_STRETCH_BACK = _REACH + 3 * MAX_LEFT_CONTEXT
+# How far the pattern may look after a token that starts before `hi` (a percent-encoded
+# head, its `_` and the 43 characters its lookahead wants), and how far before the match a
+# percent-encoded token may start, with the context its boundary needs.
+_HEAD_REACH = 3 * (max(len(head) for head in _HEADS) + 1)
+_REACH = _HEAD_REACH + 3 * 43 + 8
+_STRETCH_BACK = _HEAD_REACH + 3 * MAX_LEFT_CONTEXT
 
 
 class Unescaped:
@@ -86,8 +105,12 @@ def unescaped_forms(buffer: bytes, lo: int, hi: int) -> tuple[Unescaped | None, 
             unescaped = Unescaped(buffer)
             at = match.end()
         else:
-            stretch = _PERCENT_STRETCH.search(buffer, max(0, match.end() - _STRETCH_BACK))
-            while stretch is not None and stretch.end() < match.end():  # one before it
+            # The stretch starts after the last byte before the match that is neither `%`
+            # nor a hex digit, or far enough before it for any token and its context.
+            back = max(0, match.end() - _STRETCH_BACK)
+            after_other = back + len(buffer[back : match.end()].rstrip(_HEX_DIGITS))
+            stretch = _PERCENT_STRETCH.search(buffer, after_other)
+            while stretch is not None and stretch.end() < match.end():  # a stray `%` first
                 stretch = _PERCENT_STRETCH.search(buffer, stretch.end())
             assert stretch is not None  # the match's own `%XX` are one
             digits = stretch.group().replace(b"%", b"")

@@ -287,6 +287,9 @@ def _percent(text: str) -> str:
         pytest.param("x=0x" + LEGACY.encode().hex().upper(), [(OLD, 1, 5, LEGACY, "hex")], id="0x"),
         pytest.param("x" + NTN.encode().hex(), [], id="hex-glued"),
         pytest.param("7" + NTN.encode().hex(), [(API, 1, 2, NTN, "hex")], id="hex-odd-offset"),
+        pytest.param(
+            "Zz" * 200 + "\n" + NTN.encode().hex(), [(API, 2, 1, NTN, "hex")], id="hex-below-a-run"
+        ),
         pytest.param("q=" + _percent(NTN), [(API, 1, 3, NTN, "percent")], id="percent"),
         pytest.param("q=%41" + _percent(NTN), [], id="percent-after-letter"),
         pytest.param(
