@@ -54,18 +54,22 @@ def patterns() -> _Patterns:
 
 def cookies(buffer: bytes, runs: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
     """The runs of lowercase hex, given as (start, end) in `buffer`, that are old token_v2
-    cookies. Whether the buffer mentions Notion is found out once, when first needed."""
+    cookies. Whether the buffer mentions Notion is found out once, when first needed; a
+    substring test comes before each regular expression (text full of hex runs is cheap)."""
     found = patterns()
     mentions: bool | None = None
     for start, end in runs:
         before = buffer[max(0, start - _KEY_REACH) : start]
-        if found.value_key.search(before) and _names_cookie(buffer, start, end):
+        named = b"value" in before and found.value_key.search(before) is not None
+        if named and _names_cookie(buffer, start, end):
             yield start, end
         elif end - start != COOKIE_LENGTH:
             continue
-        elif found.client_call.search(before):
+        elif b"NotionClient(" in before and found.client_call.search(before):
             yield start, end
-        elif found.token_key.search(before):
+        elif mentions is not False and b"token" in before.lower():
+            if found.token_key.search(before) is None:
+                continue
             if mentions is None:
                 mentions = found.notion.search(buffer) is not None
             if mentions:

@@ -113,17 +113,10 @@ HEX_COOKIE_LENGTHS = range(150, 1025)
 _HEX = re.compile(rb"(?:0[xX])?[0-9A-Fa-f]*")
 # The hex of the `_` of every token anchor and the three characters before it (`6e746e5f`
 # for `ntn_`): a hex run without one holds no token and is not decoded.
-_HEX_ANCHORS = re.compile(
-    "|".join(
-        sorted(
-            {
-                (a.partition("_")[0][-3:] + "_").encode().hex()
-                for f in TOKEN_FORMATS
-                for a in f.anchors
-            }
-        )
-    ).encode(),
-    re.IGNORECASE,
+_HEX_ANCHORS = frozenset(
+    (a.partition("_")[0][-3:] + "_").encode().hex().encode()
+    for f in TOKEN_FORMATS
+    for a in f.anchors
 )
 _LOWER_HEX = re.compile(rb"[0-9a-f]*")
 
@@ -189,7 +182,7 @@ def _values(
 
 
 def _decode_hex(run: bytes, start: int, holding: bytes) -> Iterator[Decoded]:
-    if _HEX_ANCHORS.search(run) is None:
+    if not _holds_anchor(run.lower()):
         return  # digests, numbers, random bytes: the usual case
     if run[1:2] in (b"x", b"X"):
         run, start = run[2:], start + 2
@@ -198,6 +191,17 @@ def _decode_hex(run: bytes, start: int, holding: bytes) -> Iterator[Decoded]:
         data = binascii.unhexlify(digits)
         if holding in data:
             yield Decoded(start + offset, data, "hex", 2)
+
+
+def _holds_anchor(digits: bytes) -> bool:
+    """Whether lowercase hex digits hold one of _HEX_ANCHORS (each ends in `5f`, which
+    bytes.find looks for in C)."""
+    at = digits.find(b"5f", 6)
+    while at >= 0:
+        if digits[at - 6 : at + 2] in _HEX_ANCHORS:
+            return True
+        at = digits.find(b"5f", at + 1)
+    return False
 
 
 class _Lines(NamedTuple):
