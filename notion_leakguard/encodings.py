@@ -119,6 +119,8 @@ _HEX_ANCHORS = frozenset(
     for a in f.anchors
 )
 _LOWER_HEX = re.compile(rb"[0-9a-f]*")
+_LINE_END = (b"\n", b"\r")
+_BLANK = b" \t\n"
 
 
 def base64_values(
@@ -172,7 +174,10 @@ def _values(
             if len(run) >= _MIN_HEX_RUN:
                 yield from _decode_hex(run, start, holding)
         else:
-            lines = _wrapped(buffer, classes, start, end, lo - 2 * _MIN_RUN)
+            # Only a run that begins or ends its line may be a wrapped line (the test in
+            # _wrapped, after a cheaper look at the bytes around the run).
+            edge = buffer[end : end + 1] in _LINE_END or start == 0 or buffer[start - 1] in _BLANK
+            lines = _wrapped(buffer, classes, start, end, lo - 2 * _MIN_RUN) if edge else None
             if lines is not None and _plausible(lines.run):
                 yield from _decode_run(lines.run, lines.start, holding, depth, lines)
                 end = lines.end
@@ -270,9 +275,11 @@ def _ends_line(buffer: bytes, end: int) -> bool:
 
 
 def _starts_line(buffer: bytes, start: int) -> bool:
-    """Whether only blanks stand between the line's start and buffer[start]."""
-    line_start = buffer.rfind(b"\n", 0, start) + 1
-    return start == 0 or not buffer[line_start:start].strip(b" \t")
+    """Whether only blanks stand between the line's start and buffer[start] (looked at
+    backwards from `start`: a minified line may be megabytes long)."""
+    while start > 0 and buffer[start - 1] in (0x20, 0x09):
+        start -= 1
+    return start == 0 or buffer[start - 1] == 0x0A
 
 
 def _line_start(buffer: bytes, at: int) -> int:

@@ -258,11 +258,12 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
             if lo <= position < hi and (position, body) not in seen:
                 seen.add((position, body))
                 hits.append(_Hit(position, fmt, prefix, body, decoded.encoding))
-    judged_here = (run for run in hex_runs if lo <= run[0] < hi)
-    for start, end in cookies.cookies(buffer, judged_here):
-        body = buffer[start:end].decode()
-        if (start, body) not in seen and not is_placeholder(NOTION_TOKEN_V2_HEX, body):
-            hits.append(_Hit(start, NOTION_TOKEN_V2_HEX, "", body, encoding))
+    if hex_runs:  # old token_v2 cookies, by the evidence around runs of lowercase hex
+        judged_here = (run for run in hex_runs if lo <= run[0] < hi)
+        for start, end in cookies.cookies(buffer, judged_here):
+            body = buffer[start:end].decode()
+            if (start, body) not in seen and not is_placeholder(NOTION_TOKEN_V2_HEX, body):
+                hits.append(_Hit(start, NOTION_TOKEN_V2_HEX, "", body, encoding))
     hits.sort(key=lambda hit: hit.position)
     return hits
 
