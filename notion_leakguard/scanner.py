@@ -246,9 +246,8 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
                 seen.add((position, body))
                 hits.append(_Hit(position, fmt, prefix, body, escapes.escape_kind(stored)))
     hex_runs: list[tuple[int, int]] = []
-    decoded_values = itertools.chain(
-        stretches,  # as every anchor, values must hold a `_`:
-        encodings.base64_values(buffer, lo, hi, holding=b"_", hex_runs=hex_runs),
+    decoded_values = itertools.chain(  # base64 values must hold a `_`, as every anchor does
+        stretches, encodings.base64_values(buffer, lo, hi, holding=b"_", hex_runs=hex_runs)
     )
     for decoded in decoded_values:
         data = decoded.data
