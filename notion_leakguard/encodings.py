@@ -1,12 +1,12 @@
-"""Where a token hides in encoded form: UTF-16/32 text, base64 values, and an underscore
-written as `%5F` or `\\u005f`. Pure functions over bytes; the scanner runs its own
-patterns over what these decode, so no format is defined twice.
+"""Where a token hides in encoded form: UTF-16/32 text, base64 values (also wrapped over
+lines) and hex; escapes.py has the escapes. Pure functions over bytes; the scanner runs its
+own patterns over what these decode, so no format is defined twice.
 
 Each pass is kept off the common path: UTF-16/32 is decided once per file from its first
-bytes; base64 is decoded only inside runs of 64+ base64 characters that use one alphabet;
-escaped underscores are found by one pass that jumps from `5` to `5`, over text that holds
-a `%` or a backslash. Binary data gets none of the text passes (its own tokens are found as
-plain bytes).
+bytes; base64 and hex are decoded only inside runs of 64+ base64 characters (one
+`bytes.translate` and a search, in C): a run of hex digits as hex, any other that uses one
+alphabet as base64, joined with the lines around it only when it fills its line. Binary
+data gets none of the text passes (its own tokens are found as plain bytes).
 """
 
 from __future__ import annotations
@@ -86,118 +86,215 @@ class Decoded(NamedTuple):
     data: bytes
     encoding: str
     bytes_per_char: float  # encoded bytes per decoded byte, for the position mapping
+    # Base64 wrapped over lines is decoded as one run: from each of `breaks` on (offsets
+    # counted as if the lines were one), the run lies `gaps` bytes further in the buffer.
+    breaks: tuple[int, ...] = ()
+    gaps: tuple[int, ...] = ()
 
     def position(self, offset: int) -> int:
-        return self.start + int(offset * self.bytes_per_char)
+        at = self.start + int(offset * self.bytes_per_char)
+        line = bisect.bisect_right(self.breaks, at)
+        return at + self.gaps[line - 1] if line else at
 
 
-# --- an underscore written as %5F or \u005f ---------------------------------------------
-
-
-def _escaped_anchor() -> re.Pattern[bytes]:
-    heads = sorted({a.partition("_")[0] for f in TOKEN_FORMATS for a in f.anchors if "_" in a})
-    alternatives = [
-        f"(?<={re.escape(head + escape)}[Ff])" for escape in ("%5", "\\u005") for head in heads
-    ]
-    # `5` first: a one-character literal the engine can skip to; then a cheap look at the
-    # one character before it (% or the 0 of \u005f) before the longer lookbehinds.
-    return re.compile(f"5[Ff](?<=[%0]5[Ff])(?:{'|'.join(alternatives)})".encode())
-
-
-_ESCAPED = re.compile(rb"%5[Ff]|\\u005[Ff]")
-_ESCAPED_AFTER_HEAD = _escaped_anchor()
-
-
-class Unescaped:
-    """A buffer with every escaped underscore written as `_`, and the way back to offsets
-    in the buffer (worked out on first use: only findings need it)."""
-
-    def __init__(self, original: bytes) -> None:
-        self.original = original
-        self.data = (
-            original.replace(b"%5F", b"_")
-            .replace(b"%5f", b"_")
-            .replace(b"\\u005f", b"_")
-            .replace(b"\\u005F", b"_")
-        )
-        self._starts: list[int] = []  # each escape's offset in `data`
-        self._shrunk: list[int] = []  # bytes removed by that escape and those before it
-        self._mapped = False
-
-    def position(self, offset: int) -> int:
-        if not self._mapped:
-            removed = 0
-            for escape in _ESCAPED.finditer(self.original):
-                self._starts.append(escape.start() - removed)
-                removed += escape.end() - escape.start() - 1
-                self._shrunk.append(removed)
-            self._mapped = True
-        before = bisect.bisect_left(self._starts, offset)
-        return offset + (self._shrunk[before - 1] if before else 0)
-
-
-def unescape_underscores(buffer: bytes, lo: int, hi: int) -> Unescaped | None:
-    """The buffer unescaped, when an escaped underscore follows a token prefix's head in
-    buffer[lo:hi] (one pass that jumps from `5` to `5`); None otherwise, the usual case.
-    Text without `%` or a backslash (a third of the standard library's) is passed over at
-    memchr speed."""
-    end = min(len(buffer), hi + 8)
-    if buffer.find(b"%", lo, end) < 0 and buffer.find(b"\\", lo, end) < 0:
-        return None
-    if _ESCAPED_AFTER_HEAD.search(buffer, lo, end) is None:
-        return None
-    return Unescaped(buffer)
-
-
-def escape_kind(stored: bytes) -> str:
-    """How an escaped token was stored: percent-encoding or a JSON escape."""
-    return "percent" if b"%5" in stored else "json-escape"
-
-
-# --- base64 -------------------------------------------------------------------------------
+# --- base64 and hex --------------------------------------------------------------------
 
 _MIN_RUN = 64  # a 50-byte token takes 67 characters, wherever it starts
+_MIN_HEX_RUN = 100  # and 100 hex digits
 _RUN = b"a" * _MIN_RUN
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
 _CLASSES = bytes(0x61 if i in _B64 else 0x20 for i in range(256))
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _MAX_DEPTH = 2  # base64 inside base64: a .dockerconfigjson holds base64 "auth" values
+# Old token_v2 cookies are runs of lowercase hex this long (patterns.NOTION_TOKEN_V2_HEX).
+HEX_COOKIE_LENGTHS = range(150, 1025)
 
 
-_HEX = re.compile(rb"[0-9A-Fa-f]*")
+_HEX = re.compile(rb"(?:0[xX])?[0-9A-Fa-f]*")
+# The hex of the `_` of every token anchor and the three characters before it (`6e746e5f`
+# for `ntn_`): a hex run without one holds no token and is not decoded.
+_HEX_ANCHORS = frozenset(
+    (a.partition("_")[0][-3:] + "_").encode().hex().encode()
+    for f in TOKEN_FORMATS
+    for a in f.anchors
+)
+_LOWER_HEX = re.compile(rb"[0-9a-f]*")
+_LINE_END = (b"\n", b"\r")
+_BLANK = b" \t\n"
 
 
 def base64_values(
-    buffer: bytes, lo: int, hi: int, holding: bytes = b"", depth: int = 1
+    buffer: bytes,
+    lo: int,
+    hi: int,
+    holding: bytes = b"",
+    depth: int = 1,
+    hex_runs: list[tuple[int, int]] | None = None,
 ) -> Iterable[Decoded]:
     """Runs of 64+ base64 (or base64url) characters in buffer that reach into [lo, hi),
     decoded at each of the four offsets a value may start at, and values inside decoded
     text, down to _MAX_DEPTH; only those that hold `holding` (the scanner asks for `_`,
     which every token prefix holds, and so drops most values before any object is made).
     Decoding, and the scanner's pass over what it gives, run in C at memory speed; looking
-    for the base64 images of token prefixes first cost more."""
+    for the base64 images of token prefixes first cost more.
+
+    The same runs hold the other long encodings: a run of hex digits (`6e746e5f…`, maybe
+    after `0x`) is decoded as hex at its two offsets, and lines of one width in a row (PEM,
+    MIME, `base64 -w 76`, an indented YAML block) as one run. Runs of lowercase hex of a
+    token_v2 cookie's length are added to `hex_runs`, as (start, end), when it is given."""
     classes = buffer.translate(_CLASSES)
     found = classes.find(_RUN, max(0, lo - _MIN_RUN))
     if found == -1 or found >= hi:
         return ()  # the usual case, decided in C
-    return _values(buffer, classes, found, hi, holding, depth)
+    return _values(buffer, classes, found, lo, hi, holding, depth, hex_runs)
 
 
 def _values(
-    buffer: bytes, classes: bytes, found: int, hi: int, holding: bytes, depth: int
+    buffer: bytes,
+    classes: bytes,
+    found: int,
+    lo: int,
+    hi: int,
+    holding: bytes,
+    depth: int,
+    hex_runs: list[tuple[int, int]] | None,
 ) -> Iterator[Decoded]:
     while found != -1 and found < hi:
         start = classes.rfind(b" ", 0, found) + 1
         end = classes.find(b" ", found)
         end = len(buffer) if end == -1 else end
         run = buffer[start:end]
-        if _plausible(run):
-            yield from _decode_run(run, start, holding, depth)
+        if _HEX.fullmatch(run):  # digests, numbers, hex-encoded text: never base64
+            if (
+                hex_runs is not None
+                and len(run) in HEX_COOKIE_LENGTHS
+                and _LOWER_HEX.fullmatch(run)
+            ):
+                hex_runs.append((start, end))
+            if len(run) >= _MIN_HEX_RUN:
+                yield from _decode_hex(run, start, holding)
+        else:
+            # Only a run that begins or ends its line may be a wrapped line (the test in
+            # _wrapped, after a cheaper look at the bytes around the run).
+            edge = buffer[end : end + 1] in _LINE_END or start == 0 or buffer[start - 1] in _BLANK
+            lines = _wrapped(buffer, classes, start, end, lo - 2 * _MIN_RUN) if edge else None
+            if lines is not None and _plausible(lines.run):
+                yield from _decode_run(lines.run, lines.start, holding, depth, lines)
+                end = lines.end
+            elif _plausible(run):
+                yield from _decode_run(run, start, holding, depth, None)
         found = classes.find(_RUN, end)
 
 
-def _decode_run(run: bytes, start: int, holding: bytes, depth: int) -> Iterator[Decoded]:
+def _decode_hex(run: bytes, start: int, holding: bytes) -> Iterator[Decoded]:
+    if not _holds_anchor(run.lower()):
+        return  # digests, numbers, random bytes: the usual case
+    if run[1:2] in (b"x", b"X"):
+        run, start = run[2:], start + 2
+    for offset in (0, 1):
+        digits = run[offset : len(run) - (len(run) - offset) % 2]
+        data = binascii.unhexlify(digits)
+        if holding in data:
+            yield Decoded(start + offset, data, "hex", 2)
+
+
+def _holds_anchor(digits: bytes) -> bool:
+    """Whether lowercase hex digits hold one of _HEX_ANCHORS (each ends in `5f`, which
+    bytes.find looks for in C)."""
+    at = digits.find(b"5f", 6)
+    while at >= 0:
+        if digits[at - 6 : at + 2] in _HEX_ANCHORS:
+            return True
+        at = digits.find(b"5f", at + 1)
+    return False
+
+
+class _Lines(NamedTuple):
+    """Base64 wrapped over lines, as one run: the lines' runs joined, where the first
+    starts, where the last ends, and the breaks and gaps for Decoded."""
+
+    run: bytes
+    start: int
+    end: int
+    breaks: tuple[int, ...]
+    gaps: tuple[int, ...]
+
+
+def _wrapped(buffer: bytes, classes: bytes, start: int, end: int, floor: int) -> _Lines | None:
+    """The lines of wrapped base64 that the run buffer[start:end] is one of: runs of the
+    same width, each alone on its line but for indentation (the first may follow a key),
+    and a last one no wider; None when the run is not on such lines. Lines before `floor`
+    are left out: a token that starts there was judged in an earlier buffer."""
+    width = end - start
+    if not _ends_line(buffer, end) and not _starts_line(buffer, start):
+        return None  # the usual case: a run amid other text on its line
+    first = start
+    while first > floor and _starts_line(buffer, first):
+        above = buffer.rfind(b"\n", 0, first)
+        if above <= 0:
+            break
+        above_end = above - 1 if buffer[above - 1] == 0x0D else above
+        above_start = classes.rfind(b" ", 0, above_end) + 1
+        if above_end - above_start != width or _hex_line(buffer[above_start:above_end]):
+            break
+        first = above_start
+    starts, ends = [first], []
+    while True:
+        line_end = classes.find(b" ", starts[-1])
+        line_end = len(buffer) if line_end == -1 else line_end
+        ends.append(line_end)
+        if line_end - starts[-1] != width or not _ends_line(buffer, line_end):
+            break
+        following = _line_start(buffer, line_end)
+        if following >= len(buffer) or classes[following] == 0x20:
+            break
+        after = classes.find(b" ", following)
+        after = len(buffer) if after == -1 else after
+        if after - following > width or _hex_line(buffer[following:after]):
+            break
+        starts.append(following)
+    if len(starts) == 1:
+        return None
+    breaks, gaps, joined = [], [], 0
+    for line_start, line_end in zip(starts, ends):
+        if joined:
+            breaks.append(first + joined)
+            gaps.append(line_start - first - joined)
+        joined += line_end - line_start
+    run = b"".join(buffer[s:e] for s, e in zip(starts, ends))
+    return _Lines(run, first, ends[-1], tuple(breaks), tuple(gaps))
+
+
+def _hex_line(run: bytes) -> bool:
+    """A line of hex digits is decoded as hex, never as a piece of wrapped base64."""
+    return len(run) >= _MIN_RUN and _HEX.fullmatch(run) is not None
+
+
+def _ends_line(buffer: bytes, end: int) -> bool:
+    return buffer[end : end + 1] == b"\n" or buffer[end : end + 2] == b"\r\n"
+
+
+def _starts_line(buffer: bytes, start: int) -> bool:
+    """Whether only blanks stand between the line's start and buffer[start] (looked at
+    backwards from `start`: a minified line may be megabytes long)."""
+    while start > 0 and buffer[start - 1] in (0x20, 0x09):
+        start -= 1
+    return start == 0 or buffer[start - 1] == 0x0A
+
+
+def _line_start(buffer: bytes, at: int) -> int:
+    """Where the text of the line after the line break at buffer[at] begins, after blanks."""
+    at += 2 if buffer[at : at + 1] == b"\r" else 1
+    while buffer[at : at + 1] in (b" ", b"\t"):
+        at += 1
+    return at
+
+
+def _decode_run(
+    run: bytes, start: int, holding: bytes, depth: int, lines: _Lines | None
+) -> Iterator[Decoded]:
     standard = run.translate(_URLSAFE_TO_STANDARD)
+    breaks, gaps = (lines.breaks, lines.gaps) if lines else ((), ())
     for offset in range(4):
         chars = standard[offset:]
         if len(chars) % 4 == 1:
@@ -206,7 +303,7 @@ def _decode_run(run: bytes, start: int, holding: bytes, depth: int) -> Iterator[
             data = binascii.a2b_base64(chars + b"==")  # padding beyond what is needed is ignored
         except binascii.Error:
             continue
-        decoded = Decoded(start + offset, data, "base64", 4 / 3)
+        decoded = Decoded(start + offset, data, "base64", 4 / 3, breaks, gaps)
         if holding in data:
             yield decoded
         if depth < _MAX_DEPTH and data.isascii() and b"\0" not in data:
@@ -221,10 +318,7 @@ def _decode_run(run: bytes, start: int, holding: bytes, depth: int) -> Iterator[
 
 def _plausible(run: bytes) -> bool:
     """Base64 uses one alphabet, standard (+/) or URL-safe (-_), and its two specials are
-    2 characters in 64; file paths and snake_case names mix them or use them far more, and
-    64 characters that are all hex digits are a digest."""
-    if _HEX.fullmatch(run):
-        return False  # digests and numbers, not base64
+    2 characters in 64; file paths and snake_case names mix them or use them far more."""
     standard = run.count(b"+") + run.count(b"/")
     urlsafe = run.count(b"-") + run.count(b"_")
     return not (standard and urlsafe) and 8 * (standard + urlsafe) <= len(run)

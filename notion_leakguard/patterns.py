@@ -90,10 +90,14 @@ NOTION_TOKEN_V2_COOKIE = TokenFormat(
     documented="the browser's cookie store for notion.so (no public documentation)",
     remedy="Log out of every session: in Notion open Settings > My account > Log out of all "
     "devices. The cookie stops working; unofficial clients that used it need a new one.",
+    # The last two: a cookie percent-encoded once more (urllib.parse.quote(cookie, safe="")
+    # when it goes into a URL); the scanner reports them as `percent`, with the prefix above.
     anchors=(
         "v02%3Auser_token_or_cookies%3A",
         "v02%3auser_token_or_cookies%3a",
         "v02:user_token_or_cookies:",
+        "v02%253Auser_token_or_cookies%253A",
+        "v02%253auser_token_or_cookies%253a",
     ),
     body=r"[A-Za-z0-9_-]{132}",
     end=r"(?![A-Za-z0-9_-])",
@@ -101,8 +105,9 @@ NOTION_TOKEN_V2_COOKIE = TokenFormat(
     random_length=132,
 )
 
-# Older token_v2 cookies: a long lowercase hex string. Only found as the value of a
-# `token_v2` key (cookie header, JSON, env, Python keyword argument).
+# Older token_v2 cookies: a long lowercase hex string. Found here as the value of a
+# `token_v2` key (cookie header, JSON, env, Python keyword argument, the tab-separated
+# fields of a Netscape cookies.txt); cookies.py finds the others by the evidence around them.
 NOTION_TOKEN_V2_HEX = TokenFormat(
     rule="notion-token-v2-cookie",
     message=NOTION_TOKEN_V2_COOKIE.message,
@@ -111,7 +116,7 @@ NOTION_TOKEN_V2_HEX = TokenFormat(
     documented=NOTION_TOKEN_V2_COOKIE.documented,
     remedy=NOTION_TOKEN_V2_COOKIE.remedy,
     anchors=("token_v2", "TOKEN_V2"),
-    between=r"[\"']?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}[\"']?",
+    between=r"(?:[\"']?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}[\"']?|\t)",
     body=r"[0-9a-f]{150,1024}",
     end=r"(?![0-9A-Za-z])",
     alphabet=HEX,
@@ -132,9 +137,12 @@ MAX_MATCH_LENGTH = 1024 + 40
 MAX_LEFT_CONTEXT = 32
 
 # A letter or digit just before a token is still a boundary when it ends one of these
-# escapes: C/JSON/Python string escapes, percent-encoding, ANSI colour codes.
+# escapes: C/JSON/Python string escapes, percent-encoding, ANSI colour codes, whether their
+# ESC is the byte itself or written as text (`\u001b[31m` in JSON logs and notebook
+# outputs, `\x1b[`, `\033[`, `\e[` in shell and C strings). The longest is 32 characters.
 ESCAPE_BEFORE_TOKEN = (
-    r"(?:\\[nrtfvb0]|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|%[0-9A-Fa-f]{2}|\x1b\[[0-9;]{0,24}m)\Z"
+    r"(?:\\[nrtfvb0]|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|%[0-9A-Fa-f]{2}"
+    r"|(?:\x1b|\\u001[bB]|\\x1[bB]|\\033|\\[eE])\[[0-9;]{0,24}m)\Z"
 )
 
 # A token on a line holding ALLOW_LINE, or right below a line holding ALLOW_NEXT_LINE, is

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from notion_leakguard import encodings
+from notion_leakguard import cookies, encodings, escapes
 from notion_leakguard.anchors import compile_anchors, exact_pattern
 from notion_leakguard.anchors import leading_class as _leading_class  # noqa: F401 (tests)
 from notion_leakguard.findings import INLINE, Finding, fingerprint, redact
@@ -28,6 +28,7 @@ from notion_leakguard.patterns import (
     ESCAPE_BEFORE_TOKEN,
     MAX_LEFT_CONTEXT,
     MAX_MATCH_LENGTH,
+    NOTION_TOKEN_V2_HEX,
     TOKEN_FORMATS,
     TokenFormat,
 )
@@ -229,23 +230,26 @@ class _Hit(NamedTuple):
 
 def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> list[_Hit]:
     """Tokens whose stored form starts in buffer[lo:hi]: as bytes, and in text also
-    base64-encoded or with an escaped underscore."""
-    hits = [
-        _Hit(m.start("prefix"), fmt, m.group("prefix").decode(), m.group("body").decode(), encoding)
-        for fmt, m in _matches(buffer, lo, hi, binary=binary)
-    ]
+    behind escapes (an escaped underscore, every character percent-encoded), base64- or
+    hex-encoded, and old token_v2 cookies known by the evidence around them."""
+    hits = [_plain_hit(fmt, m, encoding) for fmt, m in _matches(buffer, lo, hi, binary=binary)]
     if binary:
         return hits
-    seen = set()
-    unescaped = encodings.unescape_underscores(buffer, lo, hi)
+    seen = {(hit.position, hit.body) for hit in hits}
+    unescaped, stretches = escapes.unescaped_forms(buffer, lo, hi)
     if unescaped is not None:
         for fmt, m in _matches(unescaped.data, 0, len(unescaped.data), binary=False):
             position = unescaped.position(m.start("prefix"))
             stored = buffer[position : unescaped.position(m.end("body"))]
             prefix, body = m.group("prefix").decode(), m.group("body").decode()
             if lo <= position < hi and stored != (prefix + body).encode():
-                hits.append(_Hit(position, fmt, prefix, body, encodings.escape_kind(stored)))
-    for decoded in encodings.base64_values(buffer, lo, hi, holding=b"_"):  # as every anchor
+                seen.add((position, body))
+                hits.append(_Hit(position, fmt, prefix, body, escapes.escape_kind(stored)))
+    hex_runs: list[tuple[int, int]] = []
+    decoded_values = itertools.chain(  # base64 values must hold a `_`, as every anchor does
+        stretches, encodings.base64_values(buffer, lo, hi, holding=b"_", hex_runs=hex_runs)
+    )
+    for decoded in decoded_values:
         data = decoded.data
         for fmt, m in _matches(data, 0, len(data), binary=_is_binary(data)):
             position = decoded.position(m.start("prefix"))
@@ -253,8 +257,23 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
             if lo <= position < hi and (position, body) not in seen:
                 seen.add((position, body))
                 hits.append(_Hit(position, fmt, prefix, body, decoded.encoding))
+    if hex_runs:  # old token_v2 cookies, by the evidence around runs of lowercase hex
+        judged_here = (run for run in hex_runs if lo <= run[0] < hi)
+        for start, end in cookies.cookies(buffer, judged_here):
+            body = buffer[start:end].decode()
+            if (start, body) not in seen and not is_placeholder(NOTION_TOKEN_V2_HEX, body):
+                hits.append(_Hit(start, NOTION_TOKEN_V2_HEX, "", body, encoding))
     hits.sort(key=lambda hit: hit.position)
     return hits
+
+
+def _plain_hit(fmt: TokenFormat, match: re.Match[bytes], encoding: str) -> _Hit:
+    """A token stored as itself; a cookie whose prefix was percent-encoded twice
+    (`v02%253A…`) is reported with its prefix as the browser writes it."""
+    prefix = match.group("prefix").decode()
+    if "%25" in prefix:
+        prefix, encoding = prefix.replace("%25", "%"), "percent"
+    return _Hit(match.start("prefix"), fmt, prefix, match.group("body").decode(), encoding)
 
 
 def _scan_buffer(

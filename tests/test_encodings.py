@@ -10,7 +10,6 @@ import base64
 import codecs
 import hashlib
 import json
-import math
 import random
 import sqlite3
 import string
@@ -353,22 +352,17 @@ def test_dockerconfigjson_file_itself() -> None:
 
 @pytest.mark.parametrize("offset", range(0, 120, 7))
 def test_base64_wrapped_at_76_columns(offset: int) -> None:
-    """CURRENT BEHAVIOUR, reported as a gap: `base64` (coreutils), MIME and PEM wrap lines, and
-    each line is decoded as a run of its own, so a token is found only when its whole
-    encoding (67 characters) fits on one line; one that straddles a line break (most
-    offsets) is missed. When that is fixed, the `else` branch expects a finding too."""
+    """`base64` (coreutils), MIME and PEM wrap lines: a token whose encoding straddles a
+    line break (most offsets) is found at the line and column where its base64 starts."""
     raw = ("#" * offset + "\n" + NTN + "\n" + "filler line\n" * 20).encode()
     wrapped = base64.encodebytes(raw).decode().splitlines()
     assert all(len(line) == 76 for line in wrapped[:-1])
     head = "data:\n  blob: |\n"
     text = head + "".join(f"    {line}\n" for line in wrapped)
-    o = offset + 1
-    first, last = (4 * o) // 3, math.ceil(4 * (o + len(NTN)) / 3) - 1
-    if first // 76 == last // 76:
-        expected = [(API, head.count("\n") + 1 + first // 76, 5 + first % 76, "base64")]
-    else:
-        expected = []  # straddles a line break: missed today
+    first = (4 * (offset + 1)) // 3
+    expected = [(API, head.count("\n") + 1 + first // 76, 5 + first % 76, "base64")]
     assert found(text) == expected
+    assert in_blocks(text.encode(), 97) == expected
 
 
 # --- an escaped underscore -----------------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from notion_leakguard import encodings, pipeline
+from notion_leakguard import encodings, escapes, pipeline
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import ScanResult, fingerprint
 from notion_leakguard.redaction import redact_tokens
@@ -217,7 +217,9 @@ def test_encodings_never_raise(
         assert isinstance(value.data, bytes)
         for offset in offsets:
             value.position(offset)
-    unescaped = encodings.unescape_underscores(data, lo, hi)
+    unescaped, stretches = escapes.unescaped_forms(data, lo, hi)
+    for stretch in stretches:
+        assert stretch.position(len(stretch.data)) <= len(data)
     if unescaped is not None:
         for offset in offsets:
             assert unescaped.position(min(offset, len(unescaped.data))) >= 0

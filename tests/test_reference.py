@@ -1,14 +1,14 @@
 """A deliberately naive reference scanner, pinned by hand on a table, then compared with the
 real scanner on text full of near misses.
 
-Scope: the plain pass, i.e. UTF-8 text without NUL bytes (neither binary data nor UTF-16/32)
-where a token is stored as itself. The scanner also finds tokens stored base64-encoded or with
-an escaped underscore (`%5F`, `\\u005f`); it labels those findings `base64`, `percent` or
-`json-escape` and only adds them, never removing a plain one. So the findings it labels
-`plain` are exactly those of its plain pass, and comparing only those with the reference is
-sound for any such text. The generated text does hold encoded tokens, so the comparison also
-shows that the other passes never disturb the plain findings. Inline allow markers only set
-`suppressed`, which the comparison leaves out.
+Scope: UTF-8 text without NUL bytes (neither binary data nor UTF-16/32). The reference finds
+tokens stored as themselves (`plain`, with old token_v2 cookies known by the evidence around
+them), behind an escaped underscore (`ntn%5F…`: `percent`, `ntn\\u005f…`: `json-escape`), with
+every character percent-encoded or a cookie's `%` encoded twice (`percent`), and hex-encoded
+(`hex`), each the slow and obvious way. The scanner also finds tokens stored base64-encoded,
+which only adds findings labelled `base64`; so comparing all its other findings with the
+reference is sound for any such text. Inline allow markers only set `suppressed`, which the
+comparison leaves out.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from notion_leakguard.findings import Finding
-from notion_leakguard.patterns import ESCAPE_BEFORE_TOKEN, TOKEN_FORMATS
+from notion_leakguard.patterns import ESCAPE_BEFORE_TOKEN, NOTION_TOKEN_V2_HEX, TOKEN_FORMATS
 from notion_leakguard.placeholders import is_placeholder
 from notion_leakguard.scanner import scan_blocks, scan_bytes
 from tests import tokens
@@ -35,32 +35,130 @@ ALNUM = frozenset(string.ascii_letters + string.digits)
 ENCODED_COOKIE = "v02%3Auser_token_or_cookies%3A"
 
 Row = tuple[str, int, int, str, str]  # rule, line, column, preview, fingerprint
+Decoded = tuple[str, int, int, str, str, str]  # and the encoding
+B64 = re.compile(rb"[A-Za-z0-9+/_-]+")  # what the scanner takes for one base64 or hex run
 
 
 def reference(data: bytes, *, first_line: int = 1) -> list[Row]:
     """The contract in DESIGN.md, the slow and obvious way: every format, every start."""
-    rows: list[Row] = []
+    rows = {
+        _row(data, position, prefix, body, rule, first_line)
+        for position, rule, prefix, body in _tokens(data)
+        if "%25" not in prefix
+    }
+    for position, body in _old_cookies(data):
+        rows.add(_row(data, position, "", body, "notion-token-v2-cookie", first_line))
+    return sorted(rows)
+
+
+def reference_decoded(data: bytes, *, first_line: int = 1) -> list[Decoded]:
+    """Tokens behind escapes and in hex, the slow and obvious way."""
+    rows: dict[tuple[int, str], Decoded] = {}
+
+    def add(position: int, rule: str, prefix: str, body: str, encoding: str) -> None:
+        row = _row(data, position, prefix.replace("%25", "%"), body, rule, first_line)
+        rows.setdefault((position, body), (*row, encoding))
+
+    for position, rule, prefix, body in _tokens(data):
+        if "%25" in prefix:  # a cookie whose `%` was percent-encoded again
+            add(position, rule, prefix, body, "percent")
+    # escaped underscores, every one at once, with where each byte came from
+    unescaped, origin, i = bytearray(), [], 0
+    while i < len(data):
+        size = next(
+            (len(e) for e in (b"%5F", b"%5f", b"\\u005f", b"\\u005F") if data.startswith(e, i)), 1
+        )
+        unescaped += b"_" if size > 1 else data[i : i + 1]
+        origin.append(i)
+        i += size
+    origin.append(len(data))
+    for start, rule, prefix, body in _tokens(bytes(unescaped)):
+        stored = data[origin[start] : origin[start + len(prefix) + len(body)]]
+        if stored != (prefix + body).encode():
+            add(origin[start], rule, prefix, body, "percent" if b"%5" in stored else "json-escape")
+    # every character percent-encoded: each stretch of %XX decoded whole
+    for stretch in re.finditer(rb"(?:%[0-9A-Fa-f]{2})+", data):
+        decoded = bytes(
+            int(stretch.group()[k + 1 : k + 3], 16) for k in range(0, len(stretch.group()), 3)
+        )
+        for start, rule, prefix, body in _tokens(decoded):
+            add(stretch.start() + 3 * start, rule, prefix, body, "percent")
+    # hex: runs of hex digits (maybe after 0x), decoded at both offsets
+    for run in B64.finditer(data):
+        digits, at = run.group(), run.start()
+        if digits[:2] in (b"0x", b"0X"):
+            digits, at = digits[2:], at + 2
+        if len(digits) < 100 or re.fullmatch(rb"[0-9A-Fa-f]+", digits) is None:
+            continue
+        for offset in (0, 1):
+            even = digits[offset:][: (len(digits) - offset) // 2 * 2]
+            for start, rule, prefix, body in _tokens(bytes.fromhex(even.decode())):
+                add(at + offset + 2 * start, rule, prefix, body, "hex")
+    return sorted(rows.values())
+
+
+def _tokens(data: bytes) -> list[tuple[int, str, str, str]]:
+    """(start, rule, prefix, body) of every token in `data`; binary data (a NUL byte in its
+    first 8 KiB) packs fields, so there no boundary is needed around a token."""
+    binary = b"\0" in data[:8192]
+    found = []
     for fmt in TOKEN_FORMATS:
         anchors = "|".join(re.escape(anchor) for anchor in fmt.anchors)
         # A lookahead tries every start, so overlapping matches are all seen: a cookie whose
         # body ends in `-v02` may be followed by the rest of a second cookie's prefix.
-        whole = re.compile(f"(?=({anchors}){fmt.between}({fmt.body}){fmt.end})".encode())
+        end = "" if binary else fmt.end
+        whole = re.compile(f"(?=({anchors}){fmt.between}({fmt.body}){end})".encode())
         for match in whole.finditer(data):
             prefix = match.group(1).decode() if fmt.anchor_is_prefix else ""
             body = match.group(2).decode()
             start = match.start(1) if fmt.anchor_is_prefix else match.start(2)
-            if not _boundary(data, start) or is_placeholder(fmt, body):
-                continue
-            line = first_line + data.count(b"\n", 0, start)
-            line_start = data.rfind(b"\n", 0, start) + 1
-            column = 1 + sum(1 for byte in data[line_start:start] if not 0x80 <= byte <= 0xBF)
-            if line_start == 0 and first_line == 1 and data.startswith(BOM):
-                column -= 1  # a BOM opens a file; it is no character of the first line
-            token = prefix + body
-            preview = f"{prefix}{body[:4]}…{body[-4:]}"
-            digest = "sha256:" + hashlib.sha256(token.encode()).hexdigest()
-            rows.append((fmt.rule, line, column, preview, digest))
-    return sorted(rows)
+            if (binary or _boundary(data, start)) and not is_placeholder(fmt, body):
+                found.append((start, fmt.rule, prefix, body))
+    return found
+
+
+def _row(data: bytes, start: int, prefix: str, body: str, rule: str, first_line: int) -> Row:
+    line = first_line + data.count(b"\n", 0, start)
+    line_start = data.rfind(b"\n", 0, start) + 1
+    column = 1 + sum(1 for byte in data[line_start:start] if not 0x80 <= byte <= 0xBF)
+    if line_start == 0 and first_line == 1 and data.startswith(BOM):
+        column -= 1  # a BOM opens a file; it is no character of the first line
+    token = prefix + body
+    preview = f"{prefix}{body[:4]}…{body[-4:]}"
+    return (rule, line, column, preview, "sha256:" + hashlib.sha256(token.encode()).hexdigest())
+
+
+def _old_cookies(data: bytes) -> list[tuple[int, str]]:
+    """Runs of 150 to 1024 lowercase hex digits that the evidence makes old token_v2
+    cookies: the value of an object that names token_v2, or exactly 156 digits after
+    `NotionClient(` or after a key or flag holding `token` in text that mentions Notion."""
+    found = []
+    for run in B64.finditer(data):
+        body = run.group().decode()
+        if not (150 <= len(body) <= 1024 and set(body) <= set("0123456789abcdef")):
+            continue
+        start, end = run.span()
+        before = data[max(0, start - 80) : start]
+        opening = data.rfind(b"{", 0, start)
+        closing = data.find(b"}", end)
+        inside = data[opening + 1 : closing]
+        named = (
+            opening >= max(0, start - 2048)
+            and 0 <= closing < end + 2048
+            and not set(inside.decode("latin-1")) & set("{}")
+            and re.search(rb"[\"']token_v2[\"']", inside) is not None
+            and re.search(rb"[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']\Z", before) is not None
+        )
+        call = re.search(rb"NotionClient\(\s*[\"']?\Z", before) is not None
+        key = re.search(
+            rb"[Tt][Oo][Kk][Ee][Nn][\w.-]*[\"']?([ \t]*(:=|=>|:|=)[ \t]*|[ \t]+)[\"'`]?\Z", before
+        )
+        keyed = key is not None and b"notion" in data.lower()
+        if (named or (len(body) == 156 and (call or keyed))) and not is_placeholder(
+            NOTION_TOKEN_V2_HEX, body
+        ):
+            found.append((start, body))
+    return found
 
 
 def _boundary(data: bytes, start: int) -> bool:
@@ -77,6 +175,14 @@ def plain(findings: Iterable[Finding]) -> list[Row]:
     )
 
 
+def decoded(findings: Iterable[Finding]) -> list[Decoded]:
+    return sorted(
+        (f.rule, f.line, f.column, f.preview, f.fingerprint, f.encoding)
+        for f in findings
+        if f.encoding not in ("plain", "base64")
+    )
+
+
 # --- the reference, by hand --------------------------------------------------------------
 
 RNG = random.Random(20260517)
@@ -86,6 +192,7 @@ LEGACY = tokens.legacy_token(RNG)
 COOKIE = tokens.cookie(RNG)
 COOKIE_2 = tokens.cookie(RNG)
 HEX = tokens.hex_cookie(RNG)
+HEX_156 = tokens.hex_cookie(RNG, 156)
 API, OLD, V2 = "notion-api-token", "notion-legacy-token", "notion-token-v2-cookie"
 # A cookie whose body ends in `-v02`, right before the rest of another cookie's prefix.
 CHAINED = COOKIE[:-4] + "-v02" + COOKIE_2[3:]
@@ -125,6 +232,30 @@ NTN_CHAINED = NTN[:-3] + "ntn" + NTN_2[3:]
         ),
         pytest.param(NTN_CHAINED, 1, [(API, 1, 1, NTN[:-3] + "ntn")], id="chained-ntn"),
         pytest.param(base64.b64encode(NTN.encode()).decode(), 1, [], id="base64-out-of-scope"),
+        pytest.param(f'"\\u001b[31m{NTN}"', 1, [(API, 1, 12, NTN)], id="json-colour"),
+        pytest.param(f"\\u001B[{'1' * 24}m{NTN}", 1, [(API, 1, 33, NTN)], id="json-colour-24"),
+        pytest.param(f"\\u001b[{'1' * 25}m{NTN}", 1, [], id="json-colour-25"),
+        pytest.param(f"\\e[32m{NTN}", 1, [(API, 1, 7, NTN)], id="shell-colour"),
+        pytest.param(f"\\033[0m{LEGACY}", 1, [(OLD, 1, 8, LEGACY)], id="octal-colour"),
+        pytest.param(f"\\x1b[1;31m{NTN}", 1, [(API, 1, 11, NTN)], id="hex-colour"),
+        pytest.param(f"\\x1b[31{NTN}", 1, [], id="colour-without-m"),
+        pytest.param(
+            f".notion.so\tTRUE\t/\tTRUE\t0\ttoken_v2\t{HEX}",
+            1,
+            [(V2, 1, 35, HEX)],
+            id="cookies.txt",
+        ),
+        pytest.param(f"token_v2\t\t{HEX}", 1, [], id="two-tabs"),
+        pytest.param(f'c = NotionClient("{HEX_156}")', 1, [(V2, 1, 19, HEX_156)], id="client-call"),
+        pytest.param(f'c = NotionClient("{HEX_156}0")', 1, [], id="client-call-157"),
+        pytest.param(
+            f'[{{"name": "token_v2",\n "value": "{HEX}"}}]', 1, [(V2, 2, 12, HEX)], id="export"
+        ),
+        pytest.param(
+            f'[{{"name": "token_v2"}}, {{"value": "{HEX}"}}]', 1, [], id="export-other-object"
+        ),
+        pytest.param(f'# Notion\nTOKEN = "{HEX_156}"', 1, [(V2, 2, 10, HEX_156)], id="constant"),
+        pytest.param(f'TOKEN = "{HEX_156}"', 1, [], id="constant-without-notion"),
     ),
 )
 def test_reference_by_hand(
@@ -145,6 +276,50 @@ def test_reference_by_hand(
     assert plain(scan_bytes(data, "f", first_line=first_line)) == sorted(rows)
 
 
+def _percent(text: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in text.encode())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    (
+        pytest.param(NTN.encode().hex(), [(API, 1, 1, NTN, "hex")], id="hex"),
+        pytest.param("x=0x" + LEGACY.encode().hex().upper(), [(OLD, 1, 5, LEGACY, "hex")], id="0x"),
+        pytest.param("x" + NTN.encode().hex(), [], id="hex-glued"),
+        pytest.param("7" + NTN.encode().hex(), [(API, 1, 2, NTN, "hex")], id="hex-odd-offset"),
+        pytest.param(
+            "Zz" * 200 + "\n" + NTN.encode().hex(), [(API, 2, 1, NTN, "hex")], id="hex-below-a-run"
+        ),
+        pytest.param("q=" + _percent(NTN), [(API, 1, 3, NTN, "percent")], id="percent"),
+        pytest.param("q=%41" + _percent(NTN), [], id="percent-after-letter"),
+        pytest.param(
+            "c=" + COOKIE.replace("%", "%25"), [(V2, 1, 3, COOKIE, "percent")], id="quoted-cookie"
+        ),
+        pytest.param("t=ntn%5F" + NTN[4:], [(API, 1, 3, NTN, "percent")], id="escaped-underscore"),
+        pytest.param(
+            '"ntn\\u005f' + NTN[4:], [(API, 1, 2, NTN, "json-escape")], id="json-underscore"
+        ),
+    ),
+)
+def test_reference_decoded_by_hand(
+    text: str, expected: list[tuple[str, int, int, str, str]]
+) -> None:
+    data = text.encode()
+    rows = [
+        (
+            rule,
+            line,
+            column,
+            tokens.preview(tok),
+            "sha256:" + hashlib.sha256(tok.encode()).hexdigest(),
+            enc,
+        )
+        for rule, line, column, tok, enc in expected
+    ]
+    assert reference_decoded(data) == sorted(rows)
+    assert decoded(scan_bytes(data, "f")) == sorted(rows)
+
+
 # --- text full of near misses ------------------------------------------------------------
 
 SEPARATORS = (
@@ -152,11 +327,15 @@ SEPARATORS = (
     *("+", "é", "€", "😀", "中", "\u00a0", "\\n", "%41", "\x1b[0m", "\\"),
 )
 ESCAPES = (
+    *("\\u001b[31m", "\\u001B[0;1m", "\\x1b[32m", "\\033[0m", "\\e[1m", "\\E[m", "\\e[32"),
+    "\\u001b[" + "1" * 24 + "m",
+    "\\u001b[" + "1" * 25 + "m",
     *("\\n", "\\t", "\\r", "\\b", "\\0", "\\\\n", "\\q", "\\u0041", "\\u004", "\\x41"),
     *("%41", "%3D", "%4", "\x1b[31m", "\x1b[1;32m", "\x1b[31", "\x1b[" + "1" * 24 + "m"),
     "\x1b[" + "1" * 25 + "m",
 )
 HEX_KEYS = (
+    *("token_v2\t", "token_v2\t\t", "\ttoken_v2\t"),
     *("token_v2=", "TOKEN_V2=", '"token_v2": "', "token_v2 := '", "token_v2 => ", "token_v2:"),
     *("token_v2=\t", "token_v2" + " " * 8 + "=", "token_v2" + " " * 9 + "=", "Token_v2="),
     *("token_v2=token_v2=", "xtoken_v2='", "token_v2'="),
@@ -164,6 +343,8 @@ HEX_KEYS = (
 )
 HEX_LENGTHS = (149, 150, 151, 200, 1024, 1025)
 COOKIE_ANCHORS = (
+    "v02%253Auser_token_or_cookies%253A",
+    "v02%253auser_token_or_cookies%253a",
     ENCODED_COOKIE,
     "v02%3auser_token_or_cookies%3a",
     "v02:user_token_or_cookies:",
@@ -172,6 +353,7 @@ COOKIE_ANCHORS = (
 )
 WORDS = ("notion", "api", "key", "token", "secret", "value", "your", "integration", "here")
 KINDS = (
+    *("hexed", "percented", "evidence", "evidence"),
     *("token", "hex", "cookie", "short", "long", "repeated", "glued", "escaped", "placeholder"),
     *("letter", "chained", "encoded", "text", "anchor", "allow"),
 )
@@ -239,6 +421,33 @@ def _fragment(kind: str, rng: random.Random, draw: st.DrawFn) -> str:
         return first[:-4] + draw(st.sampled_from(("-", "_", "x"))) + "v02" + second[3:]
     if kind == "encoded":
         return _encoded(rng)
+    if kind == "hexed":
+        hexed = _token(rng).encode().hex()
+        return draw(st.sampled_from(("", "0x", "x", "f", "0x1"))) + (
+            hexed.upper() if rng.random() < 0.3 else hexed
+        )
+    if kind == "percented":
+        lead = draw(st.sampled_from(("", "%41", "%20", "a")))
+        return lead + "".join(
+            draw(st.sampled_from(("%{:02X}", "%{:02x}"))).format(b) for b in _token(rng).encode()
+        )
+    if kind == "evidence":
+        length = draw(st.sampled_from((150, 155, 156, 156, 157, 400)))
+        value = tokens.hex_cookie(rng, length)
+        return draw(
+            st.sampled_from(
+                (
+                    f'NotionClient("{value}")',
+                    f"NotionClient(\n  '{value}'",
+                    f'{{"name": "token_v2", "value": "{value}"}}',
+                    f"{{'value': '{value}',\n 'name': 'token_v2'}}",
+                    f'{{"name": "token_v2"}}, {{"value": "{value}"}}',
+                    f'notion\nTOKEN = "{value}"',
+                    f"notion --token {value}",
+                    f"# Notion\nauthToken: `{value}`",
+                )
+            )
+        )
     if kind == "text":
         # Below the surrogates, and no NUL: that would make the data binary.
         chars = st.characters(min_codepoint=1, max_codepoint=0xD7FF)
@@ -274,8 +483,9 @@ FUZZ = settings(
 @FUZZ
 @given(documents(), st.sampled_from((1, 1, 1, 3)))
 def test_scan_bytes_agrees_with_reference(data: bytes, first_line: int) -> None:
-    expected = reference(data, first_line=first_line)
-    assert plain(scan_bytes(data, "f", first_line=first_line)) == expected
+    findings = scan_bytes(data, "f", first_line=first_line)
+    assert plain(findings) == reference(data, first_line=first_line)
+    assert decoded(findings) == reference_decoded(data, first_line=first_line)
 
 
 block_size = st.one_of(
@@ -300,8 +510,9 @@ def test_scan_blocks_agrees_with_reference(
         size = sizes[len(blocks) % len(sizes)]
         blocks.append(data[at : at + size])
         at += size
-    expected = reference(data, first_line=first_line)
-    assert plain(scan_blocks(blocks, "f", first_line=first_line)) == expected
+    findings = list(scan_blocks(blocks, "f", first_line=first_line))
+    assert plain(findings) == reference(data, first_line=first_line)
+    assert decoded(findings) == reference_decoded(data, first_line=first_line)
 
 
 @pytest.mark.parametrize("rule", (API, OLD, V2))
@@ -314,3 +525,29 @@ def test_documents_reach_every_rule(rule: str) -> None:
         settings=settings(database=None, max_examples=500, phases=[Phase.generate]),
     )
     assert any(row[0] == rule for row in reference(found))
+
+
+@pytest.mark.parametrize("encoding", ("hex", "percent", "json-escape"))
+def test_documents_reach_every_decoded_form(encoding: str) -> None:
+    found = find(
+        documents(),
+        lambda data: any(row[-1] == encoding for row in reference_decoded(data)),
+        settings=settings(database=None, max_examples=500, phases=[Phase.generate]),
+    )
+    assert any(row[-1] == encoding for row in reference_decoded(found))
+
+
+def test_documents_reach_old_cookies_by_evidence() -> None:
+    def by_evidence(data: bytes) -> bool:
+        return (
+            b'token_v2",' not in data
+            and b"token_v2" not in data.replace(b'"token_v2"', b"").replace(b"'token_v2'", b"")
+            and any(row[0] == V2 and not row[3].startswith("v02") for row in reference(data))
+        )
+
+    found = find(
+        documents(),
+        by_evidence,
+        settings=settings(database=None, max_examples=500, phases=[Phase.generate]),
+    )
+    assert by_evidence(found)
