@@ -411,10 +411,11 @@ def test_a_zip_bomb_is_cheap_and_bounded(in_git_dir: Path, tmp_path: Path, how: 
         text=True,
         check=True,
     )
-    code, seconds, peak_kib = measured.stdout.split()
+    code, _seconds, peak_kib = measured.stdout.split()
     assert (int(code), measured.stderr.count("Traceback")) == (0, 0)
     assert "note: bomb." in measured.stderr and "rest was not scanned" in measured.stderr
-    assert float(seconds) < 10, seconds
+    # Bounded work is what the note proves (the cap was reached, the rest skipped); the time
+    # it takes (about a second here) is measured, not asserted: speed lives in bench/.
     assert int(peak_kib) < 200 << 10, f"peak RSS {int(peak_kib) >> 10} MiB"
 
 
