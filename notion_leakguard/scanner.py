@@ -115,18 +115,19 @@ def scan_blocks(
             last = buffer.rfind(b"\n", max(0, len(buffer) - _LINE_REACH))
             if last >= 0:
                 limit = min(limit, buffer_start + last + 1)
-        if limit > done and (gate is None or gate(buffer)):
-            yield from _scan_buffer(
-                buffer,
-                path,
-                buffer_start,
-                done - buffer_start,
-                limit - buffer_start,
-                line,
-                column - (bom and buffer_start == 0),
-                binary=binary,
-                encoding=encoding,
-            )
+        if limit > done:
+            if gate is None or gate(buffer):
+                yield from _scan_buffer(
+                    buffer,
+                    path,
+                    buffer_start,
+                    done - buffer_start,
+                    limit - buffer_start,
+                    line,
+                    column - (bom and buffer_start == 0),
+                    binary=binary,
+                    encoding=encoding,
+                )
             done = limit
         if final:
             return

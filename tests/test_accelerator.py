@@ -112,6 +112,21 @@ def test_every_hidden_form_is_found_with_and_without_the_accelerator(index: int)
     assert _holds_needle(data)  # Python's `re` over the same needles
 
 
+@pytest.mark.parametrize("data", (b"\0binary" * 800_000, b"text line\n" * 600_000))
+def test_a_buffer_turned_away_is_judged_all_the_same(data: bytes) -> None:
+    # The next buffer starts where this one was judged: a pre-check that says no must not
+    # make the scanner carry the whole stream along (each byte is looked at about once).
+    seen: list[int] = []
+
+    def never(buffer: bytes) -> bool:
+        seen.append(len(buffer))
+        return False
+
+    blocks = [data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20)]
+    assert list(scan_blocks(blocks, "f", gate=never)) == []
+    assert len(seen) == len(blocks) and sum(seen) < 1.1 * len(data)
+
+
 def _compiled() -> list[tuple[re.Pattern[bytes], str]]:
     return [
         (re.compile(n.pattern, re.IGNORECASE if n.caseless else 0), n.kind)
