@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +24,7 @@ from notion_leakguard import needles
 
 ENV = "NOTION_LEAKGUARD_ACCELERATOR"
 
-Gate = Callable[[bytes], bool]
+Gate = Callable[[bytes, bool], bool]  # (buffer, binary) -> whether a pass may find anything
 
 
 def enabled() -> bool:
@@ -44,23 +43,25 @@ def _gate() -> Gate | None:
     except ImportError:
         return None
     found = needles.needles()
-    database = _database(hyperscan, found)
-    scratch = hyperscan.Scratch(database)
-    kinds = [needle.kind for needle in found]
+    text = _database(hyperscan, found)
+    binary = _database(hyperscan, needles.needles(binary=True))
+    scratches = {text: hyperscan.Scratch(text), binary: hyperscan.Scratch(binary)}
+    kinds = [needle.kind for needle in found]  # the binary needles all stand alone
     terminated = hyperscan.ScanTerminated
 
-    def holds_needle(buffer: bytes) -> bool:
+    def holds_needle(buffer: bytes, is_binary: bool) -> bool:
         seen: set[str] = set()
+        database = binary if is_binary else text
 
         def on_match(needle: int, *_: Any) -> bool:
-            kind = kinds[needle]
+            kind = needles.ANY if is_binary else kinds[needle]
             if kind == needles.ANY:
                 return True
             seen.add(kind)
             return needles.KEY in seen and needles.NOTION in seen
 
         try:
-            database.scan(buffer, match_event_handler=on_match, scratch=scratch)
+            database.scan(buffer, match_event_handler=on_match, scratch=scratches[database])
         except terminated:
             return True
         return False
@@ -96,6 +97,8 @@ def _cache_home() -> str:
 
 def _store(path: str, data: bytes) -> None:
     """Written whole or not at all; a cache that cannot be written is only slower."""
+    import tempfile
+
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")

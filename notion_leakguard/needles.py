@@ -7,7 +7,7 @@ A buffer in which no needle stands gives no finding in any pass of scanner._hits
 - plain, and behind escaped underscores: a token's anchor with each `_` written as `_`,
   `%5F`, `%5f`, `\\u005f` or `\\u005F` (escapes.Unescaped turns only those into `_`, so
   every other character stands in the buffer as itself), then what follows the anchor in
-  the exact pattern when that holds no `_`; binary data uses the same anchors;
+  the exact pattern when that holds no `_`; binary data gets only this pass and needles;
 - every character percent-encoded: the anchor as `%XX`, in either case;
 - hex (a run of hex digits, never wrapped): the anchor's hex, in either case;
 - base64 (standard or URL-safe): the characters fully decided by the anchor's bits (its
@@ -53,8 +53,11 @@ def anchors() -> list[bytes]:
     return sorted({anchor.encode() for fmt in TOKEN_FORMATS for anchor in fmt.anchors})
 
 
-def needles() -> list[Needle]:
+def needles(*, binary: bool = False) -> list[Needle]:
+    """Binary data gets only the plain pass (scanner._hits), so only its needles."""
     found = [Needle(pattern, False, ANY) for pattern in _plain()]
+    if binary:
+        return found
     found += [Needle(_percent(anchor), True, ANY) for anchor in anchors()]
     found += [Needle(re.escape(anchor.hex().encode()), True, ANY) for anchor in anchors()]
     images = {core for anchor in anchors() for core in cores(anchor)}

@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import TYPE_CHECKING, NamedTuple, Protocol, Union
 
-from notion_leakguard import accelerator, archives, filenames
+from notion_leakguard import archives, filenames
 from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
 from notion_leakguard.scanner import scan_blocks
 from notion_leakguard.sources import FILE, Fragment, Item, OnDisk, blocks
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
+
+    from notion_leakguard.accelerator import Gate
 
 # Below this many fragments a worker pool costs more than it saves.
 PARALLEL_MIN_FILES = 400
@@ -56,7 +58,7 @@ def scan(
     # Imported here: a pre-commit run with a handful of files never pays for them.
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    accelerator.gate()  # loaded before the workers fork, so that each inherits it
+    _gate()  # loaded before the workers fork, so that each inherits it
 
     read = [0, 0]  # files, bytes: added up as batches come back (in the pool's thread)
 
@@ -149,7 +151,7 @@ class _Part(NamedTuple):
 def _scan_part(
     items: Iterable[tuple[int, Fragment | Skipped | Note]],
     progress: Callable[[int, int], None] | None = None,
-    gate: accelerator.Gate | None = None,
+    gate: Gate | None = None,
 ) -> _Part:
     part = _Part([], set(), [], [], 0, 0, 0)
     scanned = size = count = 0
@@ -186,7 +188,7 @@ def _scan_parts(
     count = workers * _PARTS_PER_WORKER
     bounds = [total * index // count for index in range(count + 1)]
     _SOURCE = source  # inherited by the forked workers, not pickled
-    accelerator.gate()  # loaded before the workers fork
+    _gate()  # loaded before the workers fork
     try:
         with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
             futures = [pool.submit(_scan_slice, a, b) for a, b in zip(bounds, bounds[1:])]
@@ -203,7 +205,7 @@ def _scan_parts(
 
 def _scan_slice(start: int, stop: int) -> _Part:
     assert _SOURCE is not None
-    return _scan_part(_SOURCE.numbered(start, stop), gate=accelerator.gate())
+    return _scan_part(_SOURCE.numbered(start, stop), gate=_gate())
 
 
 # Where a token is least useful to report when one commit brought it in several files:
@@ -248,7 +250,7 @@ def _findings(
     fragment: Fragment,
     data: Iterable[bytes],
     notes: list[Note],
-    gate: accelerator.Gate | None = None,
+    gate: Gate | None = None,
 ) -> Iterator[Finding]:
     """The fragment's findings; a file is looked into when it is an archive (what a limit
     or damage cut short goes to `notes`; each member goes through the `gate` too), and its
@@ -284,8 +286,16 @@ def _sendable(item: Item) -> _Sent:
 
 
 def _scan_sent(items: list[_Sent], count: bool) -> tuple[ScanResult, int]:
-    gate = accelerator.gate()  # a scan large enough for workers: worth the pre-check
+    gate = _gate()  # a scan large enough for workers: worth the pre-check
     return _scan_batch([_received(item) for item in items], None, count=count, gate=gate)
+
+
+def _gate() -> Gate | None:
+    """The accelerator's pre-check, for scans that go parallel only (imported here: it
+    costs 10 ms to import and more to load, which a pre-commit run never pays)."""
+    from notion_leakguard import accelerator
+
+    return accelerator.gate()
 
 
 def _received(item: _Sent) -> Item:
@@ -312,7 +322,7 @@ def _scan_batch(
     progress: Callable[[int, int], None] | None,
     *,
     count: bool = False,
-    gate: accelerator.Gate | None = None,
+    gate: Gate | None = None,
 ) -> tuple[ScanResult, int]:
     """The result, and the bytes read when they were counted (for progress only: counting
     wraps every file's blocks)."""

@@ -69,7 +69,7 @@ def scan_bytes(
     path: str,
     *,
     first_line: int = 1,
-    gate: Callable[[bytes], bool] | None = None,
+    gate: Callable[[bytes, bool], bool] | None = None,
 ) -> list[Finding]:
     """All findings in one complete file or blob, or in a chunk of one that starts at
     `first_line` (and at the start of that line)."""
@@ -81,7 +81,7 @@ def scan_blocks(
     path: str,
     *,
     first_line: int = 1,
-    gate: Callable[[bytes], bool] | None = None,
+    gate: Callable[[bytes, bool], bool] | None = None,
 ) -> Iterator[Finding]:
     """Findings in a stream given as consecutive blocks, with bounded memory.
 
@@ -116,7 +116,7 @@ def scan_blocks(
             if last >= 0:
                 limit = min(limit, buffer_start + last + 1)
         if limit > done:
-            if gate is None or gate(buffer):
+            if gate is None or gate(buffer, binary):
                 yield from _scan_buffer(
                     buffer,
                     path,

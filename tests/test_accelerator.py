@@ -92,7 +92,8 @@ def test_the_accelerator_is_used_where_hyperscan_is_installed(
     gate = accelerator.gate()
     assert (gate is not None) == HAVE_HYPERSCAN
     if gate is not None:
-        assert gate(b"".join(CASES)) and not gate(b"plain text, no key here\n" * 1000)
+        assert gate(b"".join(CASES), False) and not gate(b"plain text, no key here\n" * 1000, False)
+        assert gate(b"\0" + NTN.encode(), True) and not gate(b"\0" + _b64(NTN.encode()), True)
     monkeypatch.setenv(accelerator.ENV, "0")
     assert accelerator.gate() is None
 
@@ -104,7 +105,7 @@ def test_every_hidden_form_is_found_with_and_without_the_accelerator(index: int)
     assert pure, data[:80]
     gate = accelerator.gate()
     if gate is not None:
-        assert gate(data)
+        assert gate(data, b"\0" in data)
         assert scan_bytes(data, "f", gate=gate) == pure
         for size in (5, 61, 300):
             blocks = [data[i : i + size] for i in range(0, len(data), size)]
@@ -118,7 +119,7 @@ def test_a_buffer_turned_away_is_judged_all_the_same(data: bytes) -> None:
     # make the scanner carry the whole stream along (each byte is looked at about once).
     seen: list[int] = []
 
-    def never(buffer: bytes) -> bool:
+    def never(buffer: bytes, binary: bool) -> bool:
         seen.append(len(buffer))
         return False
 

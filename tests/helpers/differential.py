@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     def checked(buffer: bytes, lo: int, hi: int, **options: Any) -> list[Any]:
         hits = pure(buffer, lo, hi, **options)
         _COUNTS["seen"] += 1
-        if not gate(buffer):
+        if not gate(buffer, options["binary"]):
             _COUNTS["turned away"] += 1
             assert hits == [], f"the pre-check turned away a buffer with {len(hits)} finding(s)"
         return hits
