@@ -98,6 +98,24 @@ def test_the_accelerator_is_used_where_hyperscan_is_installed(
     assert accelerator.gate() is None
 
 
+def test_a_damaged_cache_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    accelerator._gate.cache_clear()
+    try:
+        built = accelerator.gate()
+        stored = list((tmp_path / "notion-leakguard").glob("*.hsdb"))
+        assert (built is not None) == HAVE_HYPERSCAN == (len(stored) == 1)
+        for damage in (b"", b"[[], 10]\n" + b"\0" * 100):
+            for path in stored:
+                path.write_bytes(damage)
+            accelerator._gate.cache_clear()
+            gate = accelerator.gate()
+            if gate is not None:
+                assert gate(b"x=" + NTN.encode(), False) and not gate(b"x=1\n", False)
+    finally:
+        accelerator._gate.cache_clear()
+
+
 @pytest.mark.parametrize("index", range(len(CASES)))
 def test_every_hidden_form_is_found_with_and_without_the_accelerator(index: int) -> None:
     data = CASES[index]
