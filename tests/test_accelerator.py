@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import json
 import os
 import random
 import re
@@ -20,6 +21,7 @@ import pytest
 from notion_leakguard import accelerator, needles
 from notion_leakguard.scanner import scan_blocks, scan_bytes
 from tests import tokens
+from tests.conftest import run_cli
 
 HAVE_HYPERSCAN = importlib.util.find_spec("hyperscan") is not None
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,3 +194,26 @@ def test_the_scanner_tests_pass_with_every_buffer_checked() -> None:
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     seen, away = map(int, re.search(r"differential: (\d+) buffers, (\d+)", run.stdout).groups())
     assert 0 < away < seen  # the pre-check both turned buffers away and let them through
+
+
+def test_a_large_scan_finds_the_same_with_and_without_the_accelerator(tmp_path: Path) -> None:
+    # 450 files: the scan goes parallel, where the accelerator is used when installed.
+    for index in range(450):
+        form = CASES[index % len(CASES)] if index % 9 == 0 else b"nothing here\n" * 50
+        (tmp_path / f"f{index:03}.txt").write_bytes(form)
+    reports = []
+    for setting in ("1", "0"):
+        out = tmp_path.parent / f"report-{setting}.json"
+        run = run_cli(
+            "scan",
+            str(tmp_path),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            cwd=tmp_path,
+            env={accelerator.ENV: setting},
+        )
+        assert run.returncode == 1, run.stderr
+        reports.append(json.loads(out.read_text())["findings"])
+    assert reports[0] == reports[1] and len(reports[0]) >= 50
