@@ -43,8 +43,11 @@ def _gate() -> Gate | None:
         import hyperscan
     except ImportError:
         return None
-    text, binary, kinds = _databases(hyperscan)
-    scratches = {text: hyperscan.Scratch(text), binary: hyperscan.Scratch(binary)}
+    try:
+        text, binary, kinds = _databases(hyperscan)
+        scratches = {text: hyperscan.Scratch(text), binary: hyperscan.Scratch(binary)}
+    except hyperscan.error:  # a processor hyperscan does not support: the pure scan runs
+        return None
     terminated = hyperscan.ScanTerminated
 
     def holds_needle(buffer: bytes, is_binary: bool) -> bool:

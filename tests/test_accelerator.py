@@ -118,6 +118,23 @@ def test_a_damaged_cache_is_built_again(tmp_path: Path, monkeypatch: pytest.Monk
         accelerator._gate.cache_clear()
 
 
+def test_a_processor_hyperscan_refuses_leaves_the_pure_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if HAVE_HYPERSCAN:
+        import hyperscan
+
+        def refuse(*_: object) -> None:
+            raise hyperscan.ArchitectureError("no SSSE3")
+
+        monkeypatch.setattr(hyperscan, "Scratch", refuse)
+    accelerator._gate.cache_clear()
+    try:
+        assert accelerator.gate() is None
+    finally:
+        accelerator._gate.cache_clear()
+
+
 @pytest.mark.parametrize("index", range(len(CASES)))
 def test_every_hidden_form_is_found_with_and_without_the_accelerator(index: int) -> None:
     data = CASES[index]
