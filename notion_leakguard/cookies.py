@@ -30,6 +30,11 @@ import re
 from collections.abc import Iterable, Iterator
 
 COOKIE_LENGTH = 156
+# The literal text each rule needs (needles.py builds the accelerator's pre-check from them).
+COOKIE_NAME = b"token_v2"
+CLIENT_CALL = b"NotionClient("
+KEY_WORD = b"token"  # in any case
+NOTION_WORD = b"notion"  # in any case
 _OBJECT_REACH = 2048  # how far a cookie object's braces are looked for around its value
 _KEY_REACH = 80  # how far before the value its key or client call is looked for
 
@@ -39,8 +44,8 @@ class _Patterns:
 
     def __init__(self) -> None:
         self.value_key = re.compile(rb"[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']\Z")
-        self.names_cookie = re.compile(rb"[\"']token_v2[\"']")
-        self.client_call = re.compile(rb"NotionClient\(\s*[\"']?\Z")
+        self.names_cookie = re.compile(rb"[\"']" + re.escape(COOKIE_NAME) + rb"[\"']")
+        self.client_call = re.compile(re.escape(CLIENT_CALL) + rb"\s*[\"']?\Z")
         self.token_key = re.compile(
             rb"(?i:token)[A-Za-z0-9_.-]*[\"']?(?:[ \t]*(?::=|=>|[:=])[ \t]*|[ \t]+)[\"'`]?\Z"
         )
@@ -65,9 +70,9 @@ def cookies(buffer: bytes, runs: Iterable[tuple[int, int]]) -> Iterator[tuple[in
             yield start, end
         elif end - start != COOKIE_LENGTH:
             continue
-        elif b"NotionClient(" in before and found.client_call.search(before):
+        elif CLIENT_CALL in before and found.client_call.search(before):
             yield start, end
-        elif mentions is not False and b"token" in before.lower():
+        elif mentions is not False and KEY_WORD in before.lower():
             if found.token_key.search(before) is None:
                 continue
             if mentions is None:

@@ -24,6 +24,8 @@ from notion_leakguard.sources import FILE, Fragment, Item, OnDisk, blocks
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
+    from notion_leakguard.accelerator import Gate
+
 # Below this many fragments a worker pool costs more than it saves.
 PARALLEL_MIN_FILES = 400
 _BATCH = 256
@@ -55,6 +57,8 @@ def scan(
         return merge([_scan_batch(chain(head, pending), progress)[0]])._replace(root=root)
     # Imported here: a pre-commit run with a handful of files never pays for them.
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    _gate()  # loaded before the workers fork, so that each inherits it
 
     read = [0, 0]  # files, bytes: added up as batches come back (in the pool's thread)
 
@@ -147,6 +151,7 @@ class _Part(NamedTuple):
 def _scan_part(
     items: Iterable[tuple[int, Fragment | Skipped | Note]],
     progress: Callable[[int, int], None] | None = None,
+    gate: Gate | None = None,
 ) -> _Part:
     part = _Part([], set(), [], [], 0, 0, 0)
     scanned = size = count = 0
@@ -159,7 +164,7 @@ def _scan_part(
                 part.notes.append(item)
         else:
             counted = _Counting(blocks(item.content))
-            findings = list(_findings(item, counted, part.notes))
+            findings = list(_findings(item, counted, part.notes, gate))
             size += counted.total
             if item.at_head:
                 part.head.update(f.fingerprint for f in findings)
@@ -183,6 +188,7 @@ def _scan_parts(
     count = workers * _PARTS_PER_WORKER
     bounds = [total * index // count for index in range(count + 1)]
     _SOURCE = source  # inherited by the forked workers, not pickled
+    _gate()  # loaded before the workers fork
     try:
         with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
             futures = [pool.submit(_scan_slice, a, b) for a, b in zip(bounds, bounds[1:])]
@@ -199,7 +205,7 @@ def _scan_parts(
 
 def _scan_slice(start: int, stop: int) -> _Part:
     assert _SOURCE is not None
-    return _scan_part(_SOURCE.numbered(start, stop))
+    return _scan_part(_SOURCE.numbered(start, stop), gate=_gate())
 
 
 # Where a token is least useful to report when one commit brought it in several files:
@@ -240,15 +246,21 @@ def fragment_findings(fragment: Fragment, notes: list[Note] | None = None) -> li
     return list(_findings(fragment, blocks(fragment.content), [] if notes is None else notes))
 
 
-def _findings(fragment: Fragment, data: Iterable[bytes], notes: list[Note]) -> Iterator[Finding]:
+def _findings(
+    fragment: Fragment,
+    data: Iterable[bytes],
+    notes: list[Note],
+    gate: Gate | None = None,
+) -> Iterator[Finding]:
     """The fragment's findings; a file is looked into when it is an archive (what a limit
-    or damage cut short goes to `notes`), and its path is a place too (`cache/ntn_….json`)."""
+    or damage cut short goes to `notes`; each member goes through the `gate` too), and its
+    path is a place too (`cache/ntn_….json`)."""
     if fragment.kind != FILE or fragment.first_line != 1:
         pieces: Iterable[archives.Piece] = (archives.Piece(fragment.path, data),)
     else:
         pieces = archives.pieces(fragment.path, data, notes, fragment.content)
     for path, piece in pieces:
-        found = scan_blocks(piece, path, first_line=fragment.first_line)
+        found = scan_blocks(piece, path, first_line=fragment.first_line, gate=gate)
         if fragment.kind == FILE:
             found = chain(filenames.in_name(path), found)
         for finding in found:
@@ -274,7 +286,16 @@ def _sendable(item: Item) -> _Sent:
 
 
 def _scan_sent(items: list[_Sent], count: bool) -> tuple[ScanResult, int]:
-    return _scan_batch([_received(item) for item in items], None, count=count)
+    gate = _gate()  # a scan large enough for workers: worth the pre-check
+    return _scan_batch([_received(item) for item in items], None, count=count, gate=gate)
+
+
+def _gate() -> Gate | None:
+    """The accelerator's pre-check, for scans that go parallel only (imported here: it
+    costs 10 ms to import and more to load, which a pre-commit run never pays)."""
+    from notion_leakguard import accelerator
+
+    return accelerator.gate()
 
 
 def _received(item: _Sent) -> Item:
@@ -301,6 +322,7 @@ def _scan_batch(
     progress: Callable[[int, int], None] | None,
     *,
     count: bool = False,
+    gate: Gate | None = None,
 ) -> tuple[ScanResult, int]:
     """The result, and the bytes read when they were counted (for progress only: counting
     wraps every file's blocks)."""
@@ -314,10 +336,10 @@ def _scan_batch(
             try:
                 if count:
                     counted = _Counting(blocks(item.content))
-                    findings.extend(_findings(item, counted, notes))
+                    findings.extend(_findings(item, counted, notes, gate))
                     size += counted.total
                 else:
-                    findings.extend(_findings(item, blocks(item.content), notes))
+                    findings.extend(_findings(item, blocks(item.content), notes, gate))
                 scanned += 1
             except OSError as error:
                 skipped.append(Skipped(item.path, error.strerror or str(error)))

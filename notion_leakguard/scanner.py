@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from notion_leakguard import cookies, encodings, escapes
@@ -64,18 +64,31 @@ _ALLOW_LINE = re.compile(ALLOW_LINE)
 _ALLOW_NEXT_LINE = re.compile(ALLOW_NEXT_LINE)
 
 
-def scan_bytes(data: bytes, path: str, *, first_line: int = 1) -> list[Finding]:
+def scan_bytes(
+    data: bytes,
+    path: str,
+    *,
+    first_line: int = 1,
+    gate: Callable[[bytes, bool], bool] | None = None,
+) -> list[Finding]:
     """All findings in one complete file or blob, or in a chunk of one that starts at
     `first_line` (and at the start of that line)."""
-    return list(scan_blocks((data,), path, first_line=first_line))
+    return list(scan_blocks((data,), path, first_line=first_line, gate=gate))
 
 
-def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> Iterator[Finding]:
+def scan_blocks(
+    blocks: Iterable[bytes],
+    path: str,
+    *,
+    first_line: int = 1,
+    gate: Callable[[bytes, bool], bool] | None = None,
+) -> Iterator[Finding]:
     """Findings in a stream given as consecutive blocks, with bounded memory.
 
     A match is judged in the first buffer that holds it whole, plus the context before it
     that the boundary check needs; the next buffer starts with that much of this one, so a
-    token across a block edge is found exactly once.
+    token across a block edge is found exactly once. A `gate` (accelerator.gate) may say
+    of a buffer that no pass can find anything in it; then the passes are skipped.
     """
     carry = b""
     buffer_start = 0  # absolute offset of the buffer's first byte
@@ -103,17 +116,18 @@ def scan_blocks(blocks: Iterable[bytes], path: str, *, first_line: int = 1) -> I
             if last >= 0:
                 limit = min(limit, buffer_start + last + 1)
         if limit > done:
-            yield from _scan_buffer(
-                buffer,
-                path,
-                buffer_start,
-                done - buffer_start,
-                limit - buffer_start,
-                line,
-                column - (bom and buffer_start == 0),
-                binary=binary,
-                encoding=encoding,
-            )
+            if gate is None or gate(buffer, binary):
+                yield from _scan_buffer(
+                    buffer,
+                    path,
+                    buffer_start,
+                    done - buffer_start,
+                    limit - buffer_start,
+                    line,
+                    column - (bom and buffer_start == 0),
+                    binary=binary,
+                    encoding=encoding,
+                )
             done = limit
         if final:
             return

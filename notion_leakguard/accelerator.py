@@ -1,0 +1,133 @@
+"""The optional accelerator: one pass of hyperscan (the `fast` extra) over a buffer decides
+whether any of the scanner's passes could find anything there. When it says no, they are
+skipped; when it says yes, the unchanged pure passes run. The needles (needles.py) are a
+superset of what every pass needs, so the findings are the same either way
+(tests/test_accelerator.py compares them).
+
+Only scans spread over worker processes use it (pipeline.py): importing hyperscan and
+loading the compiled needles costs about 20 ms, a tenth of what a pre-commit run over a
+handful of files takes in all, while a scan of 400 files or more pays it back many times
+(bench/bench_scan.py). Compiling the needles takes about 2 s, so the compiled databases are
+kept in the user's cache directory ($XDG_CACHE_HOME or ~/.cache, notion-leakguard/).
+NOTION_LEAKGUARD_ACCELERATOR=0 turns it off.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from notion_leakguard import needles
+
+ENV = "NOTION_LEAKGUARD_ACCELERATOR"
+
+Gate = Callable[[bytes, bool], bool]  # (buffer, binary) -> whether a pass may find anything
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "no", "off", "false")
+
+
+def gate() -> Gate | None:
+    """The pre-check, or None when it is turned off or hyperscan is not installed."""
+    return _gate() if enabled() else None
+
+
+@functools.cache
+def _gate() -> Gate | None:
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    try:
+        text, binary, kinds = _databases(hyperscan)
+        scratches = {text: hyperscan.Scratch(text), binary: hyperscan.Scratch(binary)}
+    except hyperscan.error:  # a processor hyperscan does not support: the pure scan runs
+        return None
+    terminated = hyperscan.ScanTerminated
+
+    def holds_needle(buffer: bytes, is_binary: bool) -> bool:
+        seen: set[str] = set()
+        database = binary if is_binary else text
+
+        def on_match(needle: int, *_: Any) -> bool:
+            kind = needles.ANY if is_binary else kinds[needle]
+            if kind == needles.ANY:
+                return True
+            seen.add(kind)
+            return needles.KEY in seen and needles.NOTION in seen
+
+        try:
+            database.scan(buffer, match_event_handler=on_match, scratch=scratches[database])
+        except terminated:
+            return True
+        return False
+
+    return holds_needle
+
+
+def _databases(hyperscan: Any) -> tuple[Any, Any, list[str]]:
+    """The compiled needles for text and for binary data, and the kind of each text needle.
+    The needles are a function of needles.py, patterns.py and cookies.py alone, so the
+    cache is named by a digest of those (building the needles costs 30 ms, reading the
+    cache 2 ms); a cache that is missing, damaged or not for this version is rebuilt."""
+    from notion_leakguard import cookies, patterns
+
+    digest = hashlib.sha256(hyperscan.__version__.encode())
+    for module in (needles, patterns, cookies):
+        with open(str(module.__file__), "rb") as source:
+            digest.update(source.read())
+    cache = os.path.join(_cache_home(), "notion-leakguard", f"{digest.hexdigest()[:32]}.hsdb")
+    try:
+        with open(cache, "rb") as stored:
+            header, _, rest = stored.read().partition(b"\n")
+        kinds, size = json.loads(header)
+        return (
+            hyperscan.loadb(rest[:size], mode=hyperscan.HS_MODE_BLOCK),
+            hyperscan.loadb(rest[size:], mode=hyperscan.HS_MODE_BLOCK),
+            kinds,
+        )
+    except (OSError, ValueError, hyperscan.error):
+        pass
+    found = needles.needles()
+    text, binary = _compile(hyperscan, found), _compile(hyperscan, needles.needles(binary=True))
+    kinds = [needle.kind for needle in found]  # the binary needles all stand alone
+    text_bytes = hyperscan.dumpb(text)
+    header = json.dumps([kinds, len(text_bytes)]).encode()
+    _store(cache, header + b"\n" + text_bytes + hyperscan.dumpb(binary))
+    return text, binary, kinds
+
+
+def _compile(hyperscan: Any, found: list[needles.Needle]) -> Any:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[needle.pattern for needle in found],
+        ids=list(range(len(found))),
+        flags=[
+            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if n.caseless else 0)
+            for n in found
+        ],
+    )
+    return database
+
+
+def _cache_home() -> str:
+    return os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+
+
+def _store(path: str, data: bytes) -> None:
+    """Written whole or not at all; a cache that cannot be written is only slower."""
+    import tempfile
+
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass
