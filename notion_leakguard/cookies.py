@@ -63,9 +63,10 @@ def cookies(buffer: bytes, runs: Iterable[tuple[int, int]]) -> Iterator[tuple[in
     substring test comes before each regular expression (text full of hex runs is cheap)."""
     found = patterns()
     mentions: bool | None = None
+    names = COOKIE_NAME in buffer  # no object can name the cookie otherwise
     for start, end in runs:
         before = buffer[max(0, start - _KEY_REACH) : start]
-        named = b"value" in before and found.value_key.search(before) is not None
+        named = names and b"value" in before and found.value_key.search(before) is not None
         if named and _names_cookie(buffer, start, end):
             yield start, end
         elif end - start != COOKIE_LENGTH:
