@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import binascii
 import bisect
+import functools
 import re
 
 from notion_leakguard.encodings import Decoded
@@ -49,8 +50,15 @@ def _escaped_anchor() -> re.Pattern[bytes]:
 
 
 _ESCAPED = re.compile(rb"%5[Ff]|\\u005[Ff]")
-_ESCAPED_AFTER_HEAD = _escaped_anchor()
-_PERCENT_AFTER_HEAD = re.compile(f"5[Ff]{_PERCENT_BEFORE}".encode())
+
+
+@functools.cache
+def _after_head() -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """The escaped-anchor pass and its percent-only form, compiled on first use: text
+    without `%` or a backslash never needs them, and compiling costs a hook run 1 ms."""
+    return _escaped_anchor(), re.compile(f"5[Ff]{_PERCENT_BEFORE}".encode())
+
+
 _PERCENT_STRETCH = re.compile(rb"(?:%[0-9A-Fa-f]{2})+")
 _PERCENT_REGION = re.compile(rb"[%0-9A-Fa-f]+")
 # How far the pattern may look after a token that starts before `hi` (a percent-encoded
@@ -100,7 +108,8 @@ def unescaped_forms(buffer: bytes, lo: int, hi: int) -> tuple[Unescaped | None, 
     if buffer.find(b"%", lo, end) < 0 and buffer.find(b"\\", lo, end) < 0:
         return None, []
     unescaped, stretches = None, []
-    match = _ESCAPED_AFTER_HEAD.search(buffer, lo, end)
+    escaped_after_head, percent_after_head = _after_head()
+    match = escaped_after_head.search(buffer, lo, end)
     while match is not None:
         if match.lastgroup == "underscore":
             unescaped = Unescaped(buffer)
@@ -113,7 +122,7 @@ def unescaped_forms(buffer: bytes, lo: int, hi: int) -> tuple[Unescaped | None, 
             first, at = _stretch(buffer, after_other, match.end())
             digits = buffer[first:at].replace(b"%", b"")
             stretches.append(Decoded(first, binascii.unhexlify(digits), "percent", 3))
-        pattern = _ESCAPED_AFTER_HEAD if unescaped is None else _PERCENT_AFTER_HEAD
+        pattern = escaped_after_head if unescaped is None else percent_after_head
         match = pattern.search(buffer, at, end)
     return unescaped, stretches
 
