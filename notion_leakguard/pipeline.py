@@ -259,11 +259,17 @@ def _findings(
         pieces: Iterable[archives.Piece] = (archives.Piece(fragment.path, data),)
     else:
         pieces = archives.pieces(fragment.path, data, notes, fragment.content)
+    members: set[str] = set()  # what an archive's members hold
     for path, piece in pieces:
         found = scan_blocks(piece, path, first_line=fragment.first_line, gate=gate)
         if fragment.kind == FILE:
             found = chain(filenames.in_name(path), found)
+        container = path == fragment.path  # the file itself (after its members, if any)
         for finding in found:
+            if container and finding.fingerprint in members:
+                continue  # also in a member's bytes, reported there
+            if not container:
+                members.add(finding.fingerprint)
             if finding.line >= fragment.first_reported or not finding.line:
                 if fragment.origin is not None or fragment.kind != FILE:
                     finding = finding._replace(origin=fragment.origin, kind=fragment.kind)

@@ -469,3 +469,61 @@ def test_a_zip_from_git_over_the_memory_limit_is_scanned_as_bytes(
     assert {(path, preview) for path, _, _, preview in found} == {("big.zip", tokens.preview(tok))}
     assert "note: big.zip: a zip archive over 4 MiB read from git" in stderr
     assert report("scan", cwd=in_git_dir)[:2] == (1, at("big.zip!a.env", env_text(tok), tok))
+
+
+def _tar(members: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_bytes_outside_the_members_are_scanned_too(in_git_dir: Path, rng: random.Random) -> None:
+    """A key in a zip's comment, text appended after a zip or a tar, a second tar joined
+    with `cat`: the raw bytes held them before archives were opened, and still count."""
+    comment_key, appended_key, joined_key, member_key = (tokens.api_token(rng) for _ in range(4))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", "hello\n")
+        archive.comment = f"\nNOTION={comment_key}\n".encode()
+    files = {
+        "comment.zip": buffer.getvalue(),
+        "appended.zip": zipped({"a.txt": "x\n"}) + f"\nNOTION={appended_key}\n".encode(),
+        "cat.tar": _tar({"a.txt": "x\n"}) + _tar({"b.env": f"KEY={joined_key}\n"}),
+        "member.tar": _tar({"c.env": f"KEY={member_key}\n"}),
+    }
+    write_all(in_git_dir, files)
+    code, found, _ = report("scan", ".", cwd=in_git_dir)
+    assert code == 1
+    shown = {(path, preview) for path, _, _, preview in found}
+    assert shown == {
+        ("comment.zip", tokens.preview(comment_key)),
+        ("appended.zip", tokens.preview(appended_key)),
+        ("cat.tar", tokens.preview(joined_key)),
+        ("member.tar!c.env", tokens.preview(member_key)),  # once, at its member
+    }
+
+
+def test_a_tar_read_only_to_its_end_marker_does_not_stop_a_history_scan(
+    in_git_dir: Path, rng: random.Random
+) -> None:
+    """tarfile stops at the first end marker; the rest of the blob must still be read, or
+    git's object stream goes out of step and every later key is lost."""
+    joined_key, later_key = tokens.api_token(rng), tokens.legacy_token(rng)
+    cat_tar = _tar({"a.txt": "x\n"}) + _tar({"b.env": f"KEY={joined_key}\n"})
+    write_all(in_git_dir, {"cat.tar": cat_tar})
+    git("add", "-A", cwd=in_git_dir)
+    git("commit", "-q", "--no-verify", "-m", "archive", cwd=in_git_dir)
+    (in_git_dir / "app.py").write_text(f'NOTION = "{later_key}"\n')
+    git("add", "-A", cwd=in_git_dir)
+    git("commit", "-q", "--no-verify", "-m", "app", cwd=in_git_dir)
+    code, found, stderr = report("scan", "--history", cwd=in_git_dir)
+    assert (code, "error" in stderr) == (1, False), stderr
+    assert {(path, preview) for path, _, _, preview in found} == {
+        ("cat.tar", tokens.preview(joined_key)),
+        ("app.py", tokens.preview(later_key)),
+    }

@@ -78,7 +78,27 @@ def pieces(
     from notion_leakguard.archives import expand  # only now: tarfile and zipfile cost 4 ms
 
     on_disk = content if isinstance(content, OnDisk) else None
-    yield from expand.opened(path, found, head, iterator, notes, on_disk)
+    kept = _Kept(iterator, 0 if on_disk else expand.BUFFERED)
+    yield from expand.opened(path, found, head, iter(kept), notes, on_disk)
+    # A reader may stop before the end (a tar's end marker, a zip's directory): the rest
+    # is read all the same (a git blob's stream must be used up before the next object).
+    kept.drain()
+    # The container's own bytes are scanned too, as they are: a zip comment, what was
+    # appended to an archive or joined after it, a tar whose damaged header stopped the
+    # reader. (The pipeline drops what a member already reported.)
+    if on_disk is not None:
+        from notion_leakguard.sources import read_file
+
+        yield Piece(path, read_file(on_disk))
+    elif kept.whole:
+        yield Piece(path, itertools.chain((head,), kept.blocks))
+    else:
+        notes.append(
+            Note(
+                f"{path}: an archive over {expand.BUFFERED >> 20} MiB read from git: its "
+                "members were scanned, its own bytes beyond them (comments, appended data) not"
+            )
+        )
 
 
 def _joined(head: bytes, iterator: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
@@ -92,3 +112,34 @@ def _joined(head: bytes, iterator: Iterator[bytes]) -> tuple[bytes, Iterator[byt
         parts.append(block)
         size += len(block)
     return b"".join(parts), iterator
+
+
+class _Kept:
+    """The blocks an archive reader takes, kept (up to `limit` bytes) so that the
+    container's own bytes can be scanned after its members."""
+
+    def __init__(self, iterator: Iterator[bytes], limit: int) -> None:
+        self.iterator = iterator
+        self.limit = limit
+        self.blocks: list[bytes] = []
+        self.size = 0
+        self.whole = limit > 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for block in self.iterator:
+            self._keep(block)
+            yield block
+
+    def drain(self) -> None:
+        for block in self.iterator:
+            self._keep(block)
+
+    def _keep(self, block: bytes) -> None:
+        if not self.whole:
+            return
+        self.size += len(block)
+        if self.size > self.limit:
+            self.whole = False
+            self.blocks = []
+        else:
+            self.blocks.append(block)
