@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from notion_leakguard.inventory import run
+from tests import tokens
 from tests.conftest import CLI, git, invoke
 from tests.tokens import api_token
 
@@ -191,3 +192,23 @@ def test_a_repos_file_as_people_write_it(tmp_path: Path, rng: random.Random) -> 
     report = json.loads(result.stdout)
     assert [r["name"] for r in report["repositories"]] == ["app", "caf\udce9"]
     assert [k["repositories"] for k in report["keys"]] == [["app", "caf\udce9"]]
+
+
+def test_a_directory_named_with_a_key_keeps_its_repository(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """HEAD:<directory> is a tree, not a blob: asking for it must not lose the repository,
+    and a key in a name that HEAD still has is marked so."""
+    dir_key, file_key = tokens.api_token(rng), tokens.legacy_token(rng)
+    repo = _repo(
+        tmp_path,
+        "r",
+        {f"cache/{dir_key}/x.json": "{}\n", "app.py": f'NOTION = "{file_key}"  # notion\n'},
+    )
+    result = invoke("inventory", "-q", "--jobs", "1", "--format", "json", repo.name, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    keys = json.loads(result.stdout)["keys"]
+    assert {key["preview"] for key in keys} == {tokens.preview(dir_key), tokens.preview(file_key)}
+    places = {(o["path"], o["at_head"]) for key in keys for o in key["occurrences"]}
+    assert (f"cache/{tokens.preview(dir_key)}", True) in places
+    assert dir_key not in result.stdout + result.stderr

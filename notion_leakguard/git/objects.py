@@ -234,3 +234,17 @@ def head_blobs(cwd: str) -> set[str]:
         if len(parts) == 3 and parts[1] == b"blob":
             blobs.add(parts[2].decode())
     return blobs
+
+
+def head_files(cwd: str) -> dict[str, str]:
+    """Each file of HEAD's tree, by path, with its blob (empty when there is no HEAD)."""
+    result = run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=cwd, check=False)
+    if result.returncode:
+        return {}
+    files = {}
+    for entry in result.stdout.split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        parts = meta.split(b" ")
+        if len(parts) == 3 and parts[1] == b"blob":
+            files[os.fsdecode(path)] = parts[2].decode()
+    return files

@@ -9,13 +9,12 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, Optional
 
-from notion_leakguard import config, git, pipeline
+from notion_leakguard import config, filenames, git, pipeline
 from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Finding, Note, Origin, ScanResult, Skipped
 from notion_leakguard.inventory import mirror
 from notion_leakguard.inventory.records import Occurrence, RepoScan, Target
 from notion_leakguard.redaction import shown
-from notion_leakguard.scanner import scan_blocks
 from notion_leakguard.sources import FILE, Fragment, history
 
 WORKING_TREE = "working tree"
@@ -150,13 +149,22 @@ def _history(
 
 
 def _at_head(cwd: str, paths: Iterable[str]) -> set[tuple[str, str]]:
-    """(fingerprint, path) for each key HEAD's version of one of `paths` holds."""
-    wanted = sorted(p for p in paths if "\n" not in p)
+    """(fingerprint, path) for each key HEAD still holds at one of `paths`: in a file's
+    bytes, in an archive's member, or in the name of a file or directory."""
+    files = git.head_files(cwd)
+    wanted = set(paths)
+    containers = sorted({path.partition("!")[0] for path in wanted} & files.keys())
     held: set[tuple[str, str]] = set()
-    for spec, blocks in git.contents(cwd, [f"HEAD:{p}" for p in wanted]):
+    read = git.contents(cwd, [files[path] for path in containers])
+    for path, (_oid, blocks) in zip(containers, read):
         if blocks is not None:
-            path = spec[len("HEAD:") :]
-            held.update((f.fingerprint, path) for f in scan_blocks(blocks, path))
+            found = pipeline.fragment_findings(Fragment(path, blocks))
+            held.update((finding.fingerprint, finding.path) for finding in found)
+    # A directory named with a key (`cache/ntn_…`) is still there when a file below it is.
+    directories = [path + "/" for path in wanted if path not in files and "!" not in path]
+    for file in files:
+        if any(file.startswith(directory) for directory in directories):
+            held.update((finding.fingerprint, finding.path) for finding in filenames.in_name(file))
     return held
 
 
