@@ -9,8 +9,12 @@ from notion_leakguard.findings import Finding
 from notion_leakguard.patterns import TOKEN_FORMATS
 from notion_leakguard.scanner import scan_bytes
 
-# Every token starts at one of these: most paths are passed over by one search.
-_ANCHORS = re.compile("|".join(sorted({re.escape(a) for f in TOKEN_FORMATS for a in f.anchors})))
+# Every token starts at one of these, or is encoded (an escape, a long run of base64 or
+# hex): most paths are passed over by one search.
+_ANCHORS = re.compile(
+    "|".join(sorted({re.escape(a) for f in TOKEN_FORMATS for a in f.anchors}))
+    + r"|[%\\]|[A-Za-z0-9+/=_-]{60}"
+)
 _SEPARATORS = re.compile(r"[/!]")  # between directories, and between an archive and a member
 
 

@@ -121,7 +121,7 @@ def _origin_text(finding: Finding) -> str:
     origin = finding.origin
     assert origin is not None
     what = "tag object" if finding.kind == "tag message" else "commit"
-    text = f"{what} {origin.commit[:12]}, {origin.author}, {origin.date}"
+    text = f"{what} {origin.commit[:12]}, {printable(redact_text(origin.author))}, {origin.date}"
     if finding.kind == "file" and origin.at_head is not None:
         text += "; still at HEAD" if origin.at_head else "; no longer at HEAD"
     if origin.also:
@@ -215,7 +215,7 @@ def _origin(finding: Finding) -> dict[str, Any]:
     assert finding.origin is not None
     document: dict[str, Any] = {
         "sha": finding.origin.commit,
-        "author": finding.origin.author,
+        "author": redact_text(finding.origin.author),
         "date": finding.origin.date,
         "path": redact_text(finding.path),
         "present_at_head": finding.origin.at_head,

@@ -43,7 +43,7 @@ from notion_leakguard.findings import (
 )
 from notion_leakguard.patterns import NOTION_API_TOKEN, NOTION_LEGACY_TOKEN, NOTION_TOKEN_V2_COOKIE
 from notion_leakguard.recollect import Candidate
-from notion_leakguard.redaction import redact_text
+from notion_leakguard.redaction import redact_plain
 from notion_leakguard.scanner import previews_in
 
 KEY_RULES = frozenset(
@@ -256,7 +256,7 @@ def _cleaned(value: object) -> str | None:
     )
     # Redacted after the invisible characters are gone (they could split a token) and
     # before the cut (which could leave more of one than a preview shows).
-    text = redact_text(" ".join(text.split()))
+    text = redact_plain(" ".join(text.split()))
     if previews_in(text.encode()):
         return "(withheld: the name holds a key)"  # base64, escaped: no preview to show
     if len(text) > NAME_LIMIT:

@@ -134,3 +134,47 @@ def test_the_name_never_shows_in_full(in_git_dir: Path, tmp_path: Path, rng: ran
     assert tokens.preview(name_key) in summary.read_text()
     entries = json.loads(baseline.read_text())["entries"]
     assert f"../repo/{redacted(f'cache/{name_key}.json', name_key)}" in {e["path"] for e in entries}
+
+
+def test_a_name_holding_a_key_in_another_form_is_found_and_never_shown(
+    in_git_dir: Path, rng: random.Random
+) -> None:
+    """`ntn%5F….json` (a URL-encoded name) and a base64 name: found as in text, and the
+    name part is shown only as the key's preview, in every report."""
+    import base64
+
+    percent_key, base64_key = tokens.api_token(rng), tokens.legacy_token(rng)
+    percent_name = percent_key.replace("_", "%5F", 1) + ".json"
+    base64_name = base64.urlsafe_b64encode(f"K={base64_key}".encode()).decode() + ".bin"
+    (in_git_dir / percent_name).write_text("{}\n")
+    (in_git_dir / base64_name).write_text("x\n")
+    for fmt in ("text", "json", "sarif"):
+        result = invoke("scan", "--format", fmt, cwd=in_git_dir)
+        assert result.returncode == 1, result.stderr
+        for secret in (percent_key, base64_key, percent_name, base64_name):
+            assert secret not in result.stdout + result.stderr
+    text = invoke("scan", cwd=in_git_dir).stdout
+    assert f"[{tokens.preview(percent_key)}, encoded] (in its name)" in text
+    assert f"[{tokens.preview(base64_key)}, encoded] (in its name)" in text
+
+
+def test_an_author_named_with_a_key_is_redacted_in_history_reports(
+    in_git_dir: Path, rng: random.Random
+) -> None:
+    key, author_key = tokens.api_token(rng), tokens.api_token(rng)
+    (in_git_dir / "app.py").write_text(f'NOTION = "{key}"\n')
+    git("add", "-A", cwd=in_git_dir)
+    git(
+        "commit",
+        "-q",
+        "--no-verify",
+        f"--author=bot {author_key} <bot@example.com>",
+        "-m",
+        "x",
+        cwd=in_git_dir,
+    )
+    for fmt in ("text", "json", "sarif"):
+        result = invoke("scan", "--history", "--format", fmt, cwd=in_git_dir)
+        assert result.returncode == 1
+        assert author_key not in result.stdout + result.stderr
+    assert f"bot {tokens.preview(author_key)}" in invoke("scan", "--history", cwd=in_git_dir).stdout
