@@ -254,9 +254,10 @@ def _hits(buffer: bytes, lo: int, hi: int, *, binary: bool, encoding: str) -> li
     if unescaped is not None:
         for fmt, m in _matches(unescaped.data, 0, len(unescaped.data), binary=False):
             position = unescaped.position(m.start("prefix"))
-            stored = buffer[position : unescaped.position(m.end("body"))]
+            # The whole match as stored, its anchor too (`token%5Fv2=` before a hex cookie).
+            stored = buffer[unescaped.position(m.start()) : unescaped.position(m.end("body"))]
             prefix, body = m.group("prefix").decode(), m.group("body").decode()
-            if lo <= position < hi and stored != (prefix + body).encode():
+            if lo <= position < hi and (position, body) not in seen:
                 seen.add((position, body))
                 hits.append(_Hit(position, fmt, prefix, body, escapes.escape_kind(stored)))
     hex_runs: list[tuple[int, int]] = []

@@ -481,3 +481,17 @@ def test_cookie_export_and_percent_through_scan_history(in_git_dir: Path) -> Non
         1,
         {(CK, "cookies.json", line, column, "plain"), (LEG, "access.log", 1, 14, "percent")},
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "encoding"),
+    [
+        ("token%5Fv2={}\n", "percent"),  # a logged URL or form body
+        ('{{"token\\u005fv2": "{}"}}\n', "json-escape"),  # JSON written with escapes
+    ],
+)
+def test_an_old_cookie_after_an_escaped_token_v2_key(template: str, encoding: str) -> None:
+    """The key name itself escaped: the cookie is still its value (a plain `token_v2=`
+    match had hidden it, as its stored form has no prefix of its own)."""
+    text = template.format(OLD)
+    both(text, at(text, OLD, OLD, encoding))
