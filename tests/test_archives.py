@@ -42,9 +42,9 @@ def zipped(members: dict[str, str | bytes], method: int = zipfile.ZIP_DEFLATED) 
     return buffer.getvalue()
 
 
-def tar_gz(members: dict[str, str]) -> bytes:
+def tar_gz(members: dict[str, str], mode: str = "w:gz") -> bytes:
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:
         for name, text in members.items():
             data = text.encode()
             info = tarfile.TarInfo(name)
@@ -472,14 +472,7 @@ def test_a_zip_from_git_over_the_memory_limit_is_scanned_as_bytes(
 
 
 def _tar(members: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, text in members.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_gz(members, mode="w")
 
 
 def test_bytes_outside_the_members_are_scanned_too(in_git_dir: Path, rng: random.Random) -> None:
