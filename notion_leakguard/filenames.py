@@ -4,6 +4,7 @@ text, reported at line 0 (the whole file) of the path up to the name holding it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from notion_leakguard.findings import Finding
 from notion_leakguard.patterns import TOKEN_FORMATS
@@ -18,14 +19,16 @@ _ANCHORS = re.compile(
 _SEPARATORS = re.compile(r"[/!]")  # between directories, and between an archive and a member
 
 
-def in_name(path: str) -> list[Finding]:
+def in_name(path: str, gate: Callable[[bytes, bool], bool] | None = None) -> list[Finding]:
     """The tokens in `path`, each reported at the path up to the end of the name holding
     it: `cache/ntn_…/a.json` gives `cache/ntn_…`. Line 0; the column is where the token
-    starts in that path."""
+    starts in that path. A `gate` (accelerator.gate) may rule the path out first."""
     if _ANCHORS.search(path) is None:
         return []
     # A line break in a name is one character of it, not a new line.
     data = path.encode("utf-8", "surrogateescape").replace(b"\n", b" ")
+    if gate is not None and not gate(data, False):  # text needles include binary ones
+        return []
     found = []
     for finding in scan_bytes(data, path, first_line=0):
         end = _SEPARATORS.search(path, finding.column - 1)

@@ -263,7 +263,7 @@ def _findings(
     for path, piece in pieces:
         found = scan_blocks(piece, path, first_line=fragment.first_line, gate=gate)
         if fragment.kind == FILE:
-            found = chain(filenames.in_name(path), found)
+            found = chain(filenames.in_name(path, gate), found)
         container = path == fragment.path  # the file itself (after its members, if any)
         for finding in found:
             if container and finding.fingerprint in members:
