@@ -93,8 +93,7 @@ def scan_blocks(
     carry = b""
     buffer_start = 0  # absolute offset of the buffer's first byte
     done = 0  # absolute offset: matches starting before it were judged
-    line = first_line  # line number of the buffer's first byte
-    column = 0  # code points before the buffer's first byte on its line (a BOM is none)
+    place = _Place(first_line)  # line and column of the buffer's first byte
     iterator = iter(blocks)
     upcoming = _first_block(iterator)
     codec = encodings.text_encoding(upcoming) if upcoming and first_line == 1 else None
@@ -117,6 +116,7 @@ def scan_blocks(
                 limit = min(limit, buffer_start + last + 1)
         if limit > done:
             if gate is None or gate(buffer, binary):
+                line, column = place.counted()
                 yield from _scan_buffer(
                     buffer,
                     path,
@@ -133,14 +133,43 @@ def scan_blocks(
             return
         keep = _kept_from(buffer, done - buffer_start)
         if keep:
-            newlines = buffer.count(b"\n", 0, keep)
-            if newlines:
-                line += newlines
-                column = _code_points(buffer[buffer.rfind(b"\n", 0, keep) + 1 : keep])
-            else:
-                column += _code_points(buffer[:keep]) - (bom and buffer_start == 0)
+            place.advance(buffer, keep, bom and buffer_start == 0)
             buffer_start += keep
         carry = buffer[keep:]
+
+
+_UNCOUNTED = 16 << 20  # bytes of passed-over buffers kept before their lines are counted
+
+
+class _Place:
+    """The line and column where the next buffer starts, counted only when a buffer is
+    scanned: with a gate most buffers of a large file are passed over, and counting their
+    lines would cost as much as the gate. Holds at most _UNCOUNTED bytes uncounted."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.column = 0  # code points before the place on its line (a BOM is none)
+        self.uncounted: list[tuple[bytes, int, bool]] = []
+        self.size = 0
+
+    def advance(self, buffer: bytes, keep: int, bom: bool) -> None:
+        """Move past buffer[:keep] (whose first bytes are a BOM when `bom`)."""
+        self.uncounted.append((buffer, keep, bom))
+        self.size += keep
+        if self.size > _UNCOUNTED:
+            self.counted()
+
+    def counted(self) -> tuple[int, int]:
+        for buffer, keep, bom in self.uncounted:
+            newlines = buffer.count(b"\n", 0, keep)
+            if newlines:
+                self.line += newlines
+                self.column = _code_points(buffer[buffer.rfind(b"\n", 0, keep) + 1 : keep])
+            else:
+                self.column += _code_points(buffer[:keep]) - bom
+        self.uncounted.clear()
+        self.size = 0
+        return self.line, self.column
 
 
 def _kept_from(buffer: bytes, first_unjudged: int) -> int:

@@ -218,6 +218,10 @@ def test_a_large_scan_finds_the_same_with_and_without_the_accelerator(tmp_path: 
     for index in range(450):
         form = CASES[index % len(CASES)] if index % 9 == 0 else b"nothing here\n" * 50
         (tmp_path / f"f{index:03}.txt").write_bytes(form)
+    # Keys as names too: the pre-check passes over most paths (filenames.in_name).
+    head, _, tail = NTN.partition("_")
+    for name in (f"cache-{NTN}.json", f"{head}%5F{tail}", _b64(LEGACY.encode()).decode()):
+        (tmp_path / name).write_bytes(b"{}")
     reports = []
     for setting in ("1", "0"):
         out = tmp_path.parent / f"report-{setting}.json"
@@ -234,3 +238,30 @@ def test_a_large_scan_finds_the_same_with_and_without_the_accelerator(tmp_path: 
         assert run.returncode == 1, run.stderr
         reports.append(json.loads(out.read_text())["findings"])
     assert reports[0] == reports[1] and len(reports[0]) >= 50
+    assert sum(finding["line"] == 0 for finding in reports[0]) == 3
+
+
+@pytest.mark.parametrize("uncounted", (0, 3 << 20, 16 << 20))
+def test_lines_passed_over_still_count_for_a_key_further_down(
+    uncounted: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lines of buffers the pre-check turns away are counted only when a later buffer
+    # is scanned: the key's line and column must be those of the pure scan.
+    import notion_leakguard.scanner as scanner
+
+    monkeypatch.setattr(scanner, "_UNCOUNTED", uncounted)
+    lines = b"\xef\xbb\xbfl\xc3\xa9ne\r\n" + b"text line \xe2\x82\xac\n" * 150_000
+    minified = b"var a=1;" * 300_000  # over two blocks without a line break
+    for data in (
+        lines + NTN.encode() + b"\n",
+        lines + minified + b' k="' + NTN.encode() + b'"',
+        minified + b"\n" + lines + b"x " + LEGACY.encode(),
+    ):
+        blocks = [data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20)]
+        pure = list(scan_blocks(blocks, "f"))
+        assert len(pure) == 1 and pure[0].line > 1
+        gates = [lambda buffer, binary: NTN.encode()[:4] in buffer or b"secret_" in buffer]
+        if accelerator.gate() is not None:
+            gates.append(accelerator.gate())
+        for gate in gates:
+            assert list(scan_blocks(blocks, "f", gate=gate)) == pure
