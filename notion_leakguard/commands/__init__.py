@@ -33,6 +33,8 @@ def _lines(result: ScanResult, read_from: str) -> dict[tuple[str, int], str]:
 
 def excluded_count(items: Iterable[Item], settings: config.Config, root: str) -> Counted:
     """`items`, passed through, counting the files the configuration excludes."""
+    if not settings.exclude:
+        return Counted(items, _none_excluded)
     return Counted(items, lambda path: settings.excludes(os.path.join(root, path)))
 
 
@@ -43,10 +45,19 @@ class Counted:
         self.count = 0
 
     def __iter__(self) -> Iterator[Item]:
+        if self.excluded is _none_excluded:  # the usual case: no step between walk and scan
+            return iter(self.items)
+        return self._counting()
+
+    def _counting(self) -> Iterator[Item]:
         for item in self.items:
             if isinstance(item, Fragment) and self.excluded(item.path):
                 self.count += 1
             yield item
+
+
+def _none_excluded(path: str) -> bool:
+    return False
 
 
 def default_baseline(settings: config.Config) -> str:

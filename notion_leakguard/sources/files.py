@@ -100,30 +100,50 @@ class Walk:
                 yield Skipped(shown, "not a regular file")
 
     def _walk(self, directory: str, display: str, *, in_git: bool) -> Iterator[Item]:
-        """Every file below `directory`, without git (`in_git`: inside a work tree whose
-        ignore rules were set aside on purpose)."""
-        try:
-            with os.scandir(directory) as entries:
-                children = sorted(entries, key=lambda entry: entry.name)
-        except OSError as error:
-            yield Skipped(display, error.strerror or str(error))
-            return
-        for entry in children:
-            shown = _join(display, entry.name)
-            try:
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != ".git":
-                        yield from self._walk(entry.path, shown, in_git=in_git)
-                elif entry.is_file(follow_symlinks=False):
-                    yield Fragment(shown, OnDisk(entry.path))
-                    if not in_git and self.dotenv.matches(entry.name):
-                        yield OUTSIDE_GIT_NOTE
-                elif entry.name != ".git":
-                    yield Skipped(shown, "not a regular file")
-            except OSError as error:
-                yield Skipped(shown, error.strerror or str(error))
+        """Every file below `directory` in name order, depth first, without git (`in_git`:
+        inside a work tree whose ignore rules were set aside on purpose). One loop, not a
+        generator per level that would hand each file up through every level above it."""
+        levels: list[tuple[Iterator[os.DirEntry[str]], str]] = []
+        opened = _listing(directory, display)
+        if isinstance(opened, Skipped):
+            yield opened
+        else:
+            levels.append((opened, display))
+        while levels:
+            entries, above = levels[-1]
+            for entry in entries:
+                shown = _join(above, entry.name)
+                try:
+                    if entry.is_symlink():
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name == ".git":
+                            continue
+                        opened = _listing(entry.path, shown)
+                        if isinstance(opened, Skipped):
+                            yield opened
+                            continue
+                        levels.append((opened, shown))
+                        break  # into the directory; this level goes on after it
+                    elif entry.is_file(follow_symlinks=False):
+                        yield Fragment(shown, OnDisk(entry.path))
+                        if not in_git and self.dotenv.matches(entry.name):
+                            yield OUTSIDE_GIT_NOTE
+                    elif entry.name != ".git":
+                        yield Skipped(shown, "not a regular file")
+                except OSError as error:
+                    yield Skipped(shown, error.strerror or str(error))
+            else:
+                levels.pop()
+
+
+def _listing(directory: str, display: str) -> Iterator[os.DirEntry[str]] | Skipped:
+    """The entries of `directory` in name order, or why it cannot be listed."""
+    try:
+        with os.scandir(directory) as entries:
+            return iter(sorted(entries, key=lambda entry: entry.name))
+    except OSError as error:
+        return Skipped(display, error.strerror or str(error))
 
 
 def _ignored(directory: str, root: str) -> bool:
