@@ -22,8 +22,6 @@ from notion_leakguard.scanner import scan_blocks
 from notion_leakguard.sources import FILE, Fragment, Item, OnDisk, blocks
 
 if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
-
     from notion_leakguard.accelerator import Gate
 
 # Below this many fragments a worker pool costs more than it saves.
@@ -55,30 +53,27 @@ def scan(
             break
     if len(head) < PARALLEL_MIN_FILES or not _can_send(head[-1]):
         return merge([_scan_batch(chain(head, pending), progress)[0]])._replace(root=root)
-    # Imported here: a pre-commit run with a handful of files never pays for them.
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from notion_leakguard import forkpool  # a pre-commit run never pays for it
 
     _gate()  # loaded before the workers fork, so that each inherits it
+    read = [0, 0]  # files, bytes: added up as batches come back
 
-    read = [0, 0]  # files, bytes: added up as batches come back (in the pool's thread)
-
-    def done(future: Future[tuple[ScanResult, int]]) -> None:
-        if progress is not None and not future.cancelled() and future.exception() is None:
-            result, size = future.result()
-            read[0] += result.files_scanned
-            read[1] += size
-            progress(read[0], read[1])
+    def done(answer: tuple[ScanResult, int]) -> None:
+        assert progress is not None
+        read[0] += answer[0].files_scanned
+        read[1] += answer[1]
+        progress(read[0], read[1])
 
     count = progress is not None
-    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-        futures = []
+
+    def batches() -> Iterator[tuple[list[_Sent], bool]]:
         batch = head
         while batch:
-            sent = [_sendable(item) for item in batch]
-            futures.append(pool.submit(_scan_sent, sent, count))
-            futures[-1].add_done_callback(done)
+            yield [_sendable(item) for item in batch], count
             batch = list(islice(pending, _BATCH))
-        return merge(future.result()[0] for future in futures)._replace(root=root)
+
+    answers = forkpool.run(_scan_sent, batches(), workers, done if count else None)
+    return merge(answer[0] for answer in answers)._replace(root=root)
 
 
 class Numbered(Protocol):
@@ -182,25 +177,26 @@ _SOURCE: Numbered | None = None  # what forked workers read their parts of
 def _scan_parts(
     source: Numbered, total: int, workers: int, progress: Callable[[int, int], None] | None
 ) -> list[_Part]:
-    from concurrent.futures import ProcessPoolExecutor
+    from notion_leakguard import forkpool
 
     global _SOURCE
     count = workers * _PARTS_PER_WORKER
     bounds = [total * index // count for index in range(count + 1)]
     _SOURCE = source  # inherited by the forked workers, not pickled
     _gate()  # loaded before the workers fork
+    read = [0, 0]  # objects, bytes
+
+    def done(part: _Part) -> None:
+        assert progress is not None
+        read[0] += part.read
+        read[1] += part.size
+        progress(read[0], read[1])
+
     try:
-        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-            futures = [pool.submit(_scan_slice, a, b) for a, b in zip(bounds, bounds[1:])]
-            parts, done, size = [], 0, 0
-            for future in futures:
-                parts.append(future.result())
-                done, size = done + parts[-1].read, size + parts[-1].size
-                if progress is not None:
-                    progress(done, size)
+        slices = list(zip(bounds, bounds[1:]))
+        return forkpool.run(_scan_slice, slices, workers, done if progress else None)
     finally:
         _SOURCE = None
-    return parts
 
 
 def _scan_slice(start: int, stop: int) -> _Part:
@@ -309,15 +305,6 @@ def _received(item: _Sent) -> Item:
         return item
     path, file, follow = item
     return Fragment(path, OnDisk(file, follow))
-
-
-def _pool_context() -> BaseContext:
-    import multiprocessing
-
-    # fork starts a worker in about a millisecond; elsewhere the platform default is safer.
-    if sys.platform == "linux":
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
 
 
 _PROGRESS_EVERY = 64  # files between two calls of a progress callback

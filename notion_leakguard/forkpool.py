@@ -1,0 +1,237 @@
+"""Calls spread over worker processes forked from this one, each fed through a pair of
+pipes: what `concurrent.futures` does for the pipeline, without the 15 ms its import of
+`multiprocessing` (tempfile, socket, ...) adds before the first worker of a large scan can
+start, on a scan that takes 0.3 s in all (bench/bench_scan.py).
+
+Forking is how Linux starts a worker in a millisecond, with every module and the loaded
+accelerator inherited. Elsewhere (macOS, Windows) the platform's default start method is the
+safe one, and `ProcessPoolExecutor` runs the same calls.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import struct
+import sys
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+_FRAME = struct.Struct("<Q")  # the length of the pickle that follows
+_AHEAD = 2  # tasks a worker holds: one it runs, one waiting, so it never waits for us
+_CHUNK = 1 << 20
+
+
+class WorkerError(Exception):
+    """A worker process ended without answering (killed, out of memory)."""
+
+
+def run(
+    function: Callable[..., R],
+    tasks: Iterable[tuple[Any, ...]],
+    workers: int,
+    done: Callable[[R], None] | None = None,
+) -> list[R]:
+    """`function(*task)` for every task, in worker processes; the results in the tasks'
+    order. `tasks` is consumed lazily, as workers need more. `done` is told each result as
+    it arrives (in this process). An exception a call raised is raised here."""
+    if sys.platform != "linux":
+        return _with_executor(function, tasks, workers, done)
+    pool: list[_Worker] = []
+    try:
+        for _ in range(workers):
+            pool.append(_Worker.fork(function, pool))
+        return _dispatch(pool, iter(tasks), done)
+    finally:
+        for worker in pool:
+            worker.stop()
+
+
+class _Worker:
+    def __init__(self, pid: int, tasks: int, results: int) -> None:
+        self.pid = pid
+        self.tasks = tasks  # write end, non-blocking
+        self.results = results  # read end, non-blocking
+        self.outbox = bytearray()  # framed tasks not yet taken by the pipe
+        self.inbox = bytearray()  # bytes of results not yet whole
+        self.running: deque[int] = deque()  # the indices of tasks sent, oldest first
+
+    @classmethod
+    def fork(cls, function: Callable[..., Any], others: list[_Worker]) -> _Worker:
+        task_read, task_write = os.pipe()
+        result_read, result_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (runs in the child; the tests see its results)
+            for fd in (task_write, result_read, *(fd for o in others for fd in o.fds())):
+                os.close(fd)
+            _serve(function, task_read, result_write)
+        os.close(task_read)
+        os.close(result_write)
+        os.set_blocking(task_write, False)
+        os.set_blocking(result_read, False)
+        return cls(pid, task_write, result_read)
+
+    def fds(self) -> tuple[int, int]:
+        return self.tasks, self.results
+
+    def send(self, index: int, task: tuple[Any, ...]) -> None:
+        payload = pickle.dumps(task, pickle.HIGHEST_PROTOCOL)
+        self.outbox += _FRAME.pack(len(payload)) + payload
+        self.running.append(index)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what the pipe takes now."""
+        try:
+            while self.outbox:
+                del self.outbox[: os.write(self.tasks, self.outbox)]
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:
+            raise WorkerError("a worker process ended before it took its work") from None
+
+    def answers(self) -> Iterator[tuple[int, Any]]:
+        """The results that arrived whole: (task index, result)."""
+        ended = False
+        try:
+            while not ended:
+                chunk = os.read(self.results, _CHUNK)
+                self.inbox += chunk
+                ended = not chunk
+        except BlockingIOError:
+            pass
+        while len(self.inbox) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(self.inbox)
+            end = _FRAME.size + size
+            if len(self.inbox) < end:
+                break
+            ok, value = pickle.loads(self.inbox[_FRAME.size : end])
+            del self.inbox[:end]
+            index = self.running.popleft()
+            if not ok:
+                raise value
+            yield index, value
+        if ended and self.running:
+            raise WorkerError("a worker process ended before it finished its work")
+
+    def stop(self) -> None:
+        """No more tasks: the worker sees the end of its pipe and exits; one still running
+        (this process is leaving on an error) is killed."""
+        for fd in self.fds():
+            os.close(fd)
+        if self.running:  # not reaped yet, so the pid is still this worker's
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+def _dispatch(
+    pool: list[_Worker], tasks: Iterator[tuple[Any, ...]], done: Callable[[R], None] | None
+) -> list[R]:
+    """Hand out the tasks, a few taken ahead of need: each worker holds a second one while
+    many remain, and only one once few do, so that at the end no worker waits idle while
+    another holds work."""
+    results: dict[int, R] = {}
+    ready: deque[tuple[Any, ...]] = deque()  # taken from `tasks`, not sent yet
+    sent = 0
+    more = True
+    by_fd = {fd: worker for worker in pool for fd in worker.fds()}
+    while True:
+        for worker in sorted(pool, key=lambda w: len(w.running)):
+            ahead = _AHEAD if more or len(ready) > len(pool) else 1
+            while ready and len(worker.running) < ahead:
+                worker.send(sent, ready.popleft())
+                sent += 1
+        if not more and not ready and not any(worker.running for worker in pool):
+            return [results[index] for index in range(sent)]
+        # Take the next task now (one at a time: a worker may finish meanwhile), or wait.
+        timeout = None
+        if more and len(ready) < _AHEAD * len(pool):
+            task = next(tasks, None)
+            more = task is not None
+            if task is not None:
+                ready.append(task)
+            timeout = 0
+        poller = select.poll()
+        for worker in pool:
+            if worker.running:
+                poller.register(worker.results, select.POLLIN)
+            if worker.outbox:
+                poller.register(worker.tasks, select.POLLOUT)
+        for fd, _event in poller.poll(timeout):
+            worker = by_fd[fd]
+            if fd == worker.tasks:
+                worker.flush()
+                continue
+            for index, result in worker.answers():
+                results[index] = result
+                if done is not None:
+                    done(result)
+
+
+def _serve(function: Callable[..., Any], tasks: int, results: int) -> None:  # pragma: no cover
+    """The worker: run each task it is sent and send back what came of it, until the end
+    of the task pipe. Never returns into the caller's frames (os._exit)."""
+    code = 0
+    try:
+        while True:
+            header = _read(tasks, _FRAME.size)
+            if not header:
+                break
+            task = pickle.loads(_read(tasks, _FRAME.unpack(header)[0]))
+            try:
+                answer = pickle.dumps((True, function(*task)), pickle.HIGHEST_PROTOCOL)
+            except BaseException as error:  # raised again in the parent
+                answer = _failure(error)
+            data = memoryview(_FRAME.pack(len(answer)) + answer)
+            while data:
+                data = data[os.write(results, data) :]
+    except BaseException:
+        code = 1  # the parent is gone (a broken pipe) or interrupted
+    finally:
+        os._exit(code)
+
+
+def _failure(error: BaseException) -> bytes:  # pragma: no cover (runs in the child)
+    try:
+        return pickle.dumps((False, error), pickle.HIGHEST_PROTOCOL)
+    except Exception:  # an exception that does not pickle: its text travels instead
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        return pickle.dumps((False, RuntimeError(text)), pickle.HIGHEST_PROTOCOL)
+
+
+def _read(fd: int, size: int) -> bytes:  # pragma: no cover (runs in the child)
+    """`size` bytes, or fewer at the end of the pipe."""
+    parts = []
+    while size:
+        chunk = os.read(fd, min(size, _CHUNK))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def _with_executor(
+    function: Callable[..., R],
+    tasks: Iterable[tuple[Any, ...]],
+    workers: int,
+    done: Callable[[R], None] | None,
+) -> list[R]:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    def finished(future: Future[R]) -> None:
+        if done is not None and not future.cancelled() and future.exception() is None:
+            done(future.result())
+
+    with ProcessPoolExecutor(workers) as pool:
+        futures = []
+        for task in tasks:
+            futures.append(pool.submit(function, *task))
+            futures[-1].add_done_callback(finished)
+        return [future.result() for future in futures]

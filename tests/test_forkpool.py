@@ -1,0 +1,125 @@
+"""The worker pool of large scans (forkpool.py): results in order, exceptions and dead
+workers reported in this process, big tasks and answers that fill the pipes, no worker left
+behind. Each test runs under an alarm, so a deadlock fails instead of hanging the suite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from types import FrameType
+
+import pytest
+
+from notion_leakguard import forkpool
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fork workers: Linux only")
+
+
+@pytest.fixture(autouse=True)
+def alarm() -> Iterator[None]:
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError("the pool hung")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def square_and_pid(value: int) -> tuple[int, int]:
+    return value * value, os.getpid()
+
+
+def echo(data: bytes) -> bytes:
+    return data[::-1]
+
+
+def fail_on(value: int, bad: int) -> int:
+    if value == bad:
+        raise ValueError(f"task {value} failed")
+    time.sleep(0.001)
+    return value
+
+
+def die_on(value: int, bad: int) -> int:
+    if value == bad:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return value
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("cannot travel")
+        self.handle = lambda: None  # a lambda does not pickle
+
+
+def raise_unpicklable() -> None:
+    raise Unpicklable()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_results_come_back_in_the_order_of_the_tasks() -> None:
+    seen: list[tuple[int, int]] = []
+    answers = forkpool.run(square_and_pid, ((n,) for n in range(300)), 3, seen.append)
+    assert [value for value, _ in answers] == [n * n for n in range(300)]
+    assert sorted(seen) == sorted(answers)  # `done` was told of every result
+    pids = {pid for _, pid in answers}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 3
+    assert all(_gone(pid) for pid in pids)  # every worker ended and was reaped
+
+
+def test_tasks_are_taken_as_workers_need_them() -> None:
+    drawn = []
+
+    def tasks() -> Iterator[tuple[int, int]]:
+        for n in range(200):
+            drawn.append(n)
+            yield n, -1
+
+    at_first_answer: list[int] = []
+    forkpool.run(fail_on, tasks(), 2, lambda _: at_first_answer.append(len(drawn)))
+    assert len(drawn) == 200
+    assert at_first_answer[0] <= 9  # two running and two waiting per worker, one in hand
+
+
+@pytest.mark.parametrize("size", (1, 70_000, 3 << 20))
+def test_tasks_and_answers_larger_than_a_pipe_do_not_block(size: int) -> None:
+    data = [bytes([n]) * size for n in range(6)]
+    assert forkpool.run(echo, ((d,) for d in data), 2) == [d[::-1] for d in data]
+
+
+def test_an_exception_in_a_task_is_raised_here() -> None:
+    with pytest.raises(ValueError, match="task 17 failed"):
+        forkpool.run(fail_on, ((n, 17) for n in range(60)), 2)
+
+
+def test_an_exception_that_cannot_travel_arrives_as_its_text() -> None:
+    with pytest.raises(RuntimeError, match="Unpicklable: cannot travel"):
+        forkpool.run(raise_unpicklable, [()], 2)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    with pytest.raises(forkpool.WorkerError, match="ended"):
+        forkpool.run(die_on, ((n, 5) for n in range(40)), 2)
+
+
+def test_no_tasks_no_results() -> None:
+    assert forkpool.run(echo, [], 2) == []
+
+
+def test_the_executor_used_elsewhere_gives_the_same() -> None:
+    seen: list[tuple[int, int]] = []
+    answers = forkpool._with_executor(square_and_pid, [(n,) for n in range(20)], 2, seen.append)
+    assert [value for value, _ in answers] == [n * n for n in range(20)]
+    assert len(seen) == 20
