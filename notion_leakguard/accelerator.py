@@ -15,9 +15,8 @@ NOTION_LEAKGUARD_ACCELERATOR=0 turns it off.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -73,33 +72,52 @@ def _gate() -> Gate | None:
 def _databases(hyperscan: Any) -> tuple[Any, Any, list[str]]:
     """The compiled needles for text and for binary data, and the kind of each text needle.
     The needles are a function of needles.py, patterns.py and cookies.py alone, so the
-    cache is named by a digest of those (building the needles costs 30 ms, reading the
-    cache 2 ms); a cache that is missing, damaged or not for this version is rebuilt."""
+    cache is named by checksums of those (building the needles costs 30 ms, reading the
+    cache 3 ms; hashlib and json would add 4 ms to every large scan); a cache that is
+    missing, damaged or not for this version is rebuilt."""
+    import zlib
+
     from notion_leakguard import cookies, patterns
 
-    digest = hashlib.sha256(hyperscan.__version__.encode())
+    key = [zlib.crc32(hyperscan.__version__.encode())]
     for module in (needles, patterns, cookies):
         with open(str(module.__file__), "rb") as source:
-            digest.update(source.read())
-    cache = os.path.join(_cache_home(), "notion-leakguard", f"{digest.hexdigest()[:32]}.hsdb")
+            code = source.read()
+        key += [zlib.crc32(code), zlib.adler32(code)]
+    name = "-".join(f"{part:08x}" for part in key)
+    cache = os.path.join(_cache_home(), "notion-leakguard", f"{name}.hsdb")
     try:
         with open(cache, "rb") as stored:
-            header, _, rest = stored.read().partition(b"\n")
-        kinds, size = json.loads(header)
+            data = stored.read()
+        count, size, key_at, notion_at = _HEADER.unpack_from(data)
+        if key_at == notion_at:
+            raise ValueError("a damaged cache")
+        kinds = [needles.ANY] * count
+        kinds[key_at], kinds[notion_at] = needles.KEY, needles.NOTION
+        start = _HEADER.size
         return (
-            hyperscan.loadb(rest[:size], mode=hyperscan.HS_MODE_BLOCK),
-            hyperscan.loadb(rest[size:], mode=hyperscan.HS_MODE_BLOCK),
+            hyperscan.loadb(data[start : start + size], mode=hyperscan.HS_MODE_BLOCK),
+            hyperscan.loadb(data[start + size :], mode=hyperscan.HS_MODE_BLOCK),
             kinds,
         )
-    except (OSError, ValueError, hyperscan.error):
+    except (OSError, ValueError, IndexError, struct.error, hyperscan.error):
         pass
     found = needles.needles()
     text, binary = _compile(hyperscan, found), _compile(hyperscan, needles.needles(binary=True))
     kinds = [needle.kind for needle in found]  # the binary needles all stand alone
+    assert kinds.count(needles.KEY) == kinds.count(needles.NOTION) == 1  # as _HEADER says
     text_bytes = hyperscan.dumpb(text)
-    header = json.dumps([kinds, len(text_bytes)]).encode()
-    _store(cache, header + b"\n" + text_bytes + hyperscan.dumpb(binary))
+    header = _HEADER.pack(
+        len(kinds), len(text_bytes), kinds.index(needles.KEY), kinds.index(needles.NOTION)
+    )
+    _store(cache, header + text_bytes + hyperscan.dumpb(binary))
     return text, binary, kinds
+
+
+# The cache file: how many text needles, the size of the text database, and which needle
+# is the one of kind KEY and which of kind NOTION (all others stand alone), then the text
+# and binary databases.
+_HEADER = struct.Struct("<IIII")
 
 
 def _compile(hyperscan: Any, found: list[needles.Needle]) -> Any:

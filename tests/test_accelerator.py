@@ -107,7 +107,14 @@ def test_a_damaged_cache_is_built_again(tmp_path: Path, monkeypatch: pytest.Monk
         built = accelerator.gate()
         stored = list((tmp_path / "notion-leakguard").glob("*.hsdb"))
         assert (built is not None) == HAVE_HYPERSCAN == (len(stored) == 1)
-        for damage in (b"", b"[[], 10]\n" + b"\0" * 100):
+        header = accelerator._HEADER
+        for damage in (
+            b"",
+            b"[[], 10]\n" + b"\0" * 100,
+            header.pack(3, 5, 0, 9) + b"\0" * 40,  # a needle beyond the count
+            header.pack(3, 5, 1, 1) + b"\0" * 40,
+            header.pack(5515, 50, 0, 1) + os.urandom(200),
+        ):
             for path in stored:
                 path.write_bytes(damage)
             accelerator._gate.cache_clear()
