@@ -116,15 +116,14 @@ def scan_blocks(
                 limit = min(limit, buffer_start + last + 1)
         if limit > done:
             if gate is None or gate(buffer, binary):
-                line, column = place.counted()
                 yield from _scan_buffer(
                     buffer,
                     path,
                     buffer_start,
                     done - buffer_start,
                     limit - buffer_start,
-                    line,
-                    column - (bom and buffer_start == 0),
+                    place,
+                    bom and buffer_start == 0,
                     binary=binary,
                     encoding=encoding,
                 )
@@ -142,9 +141,9 @@ _UNCOUNTED = 16 << 20  # bytes of passed-over buffers kept before their lines ar
 
 
 class _Place:
-    """The line and column where the next buffer starts, counted only when a buffer is
-    scanned: with a gate most buffers of a large file are passed over, and counting their
-    lines would cost as much as the gate. Holds at most _UNCOUNTED bytes uncounted."""
+    """The line and column where the next buffer starts, counted only when a finding needs
+    them: most buffers of a large file hold none (and with a gate are passed over), and
+    counting their lines costs as much as the gate. Holds at most _UNCOUNTED bytes."""
 
     def __init__(self, line: int) -> None:
         self.line = line
@@ -326,15 +325,19 @@ def _scan_buffer(
     buffer_start: int,
     lo: int,
     hi: int,
-    first_line: int,
-    first_column: int,
+    place: _Place,
+    bom: bool,
     *,
     binary: bool,
     encoding: str = "plain",
 ) -> Iterator[Finding]:
-    """Findings whose stored form starts in buffer[lo:hi]."""
-    cursor, line = 0, first_line
+    """Findings whose stored form starts in buffer[lo:hi]; the buffer starts at `place`
+    (with a BOM before its first character when `bom`), counted only if a token is found."""
+    cursor, line, first_column = 0, -1, 0
     for hit in _hits(buffer, lo, hi, binary=binary, encoding=encoding):
+        if line < 0:
+            line, first_column = place.counted()
+            first_column -= bom
         start = hit.position
         line += buffer.count(b"\n", cursor, start)
         cursor = start

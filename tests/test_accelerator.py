@@ -263,10 +263,14 @@ def test_lines_passed_over_still_count_for_a_key_further_down(
         lines + NTN.encode() + b"\n",
         lines + minified + b' k="' + NTN.encode() + b'"',
         minified + b"\n" + lines + b"x " + LEGACY.encode(),
+        b"\xef\xbb\xbf\xc3\xa9" + minified + b" " + NTN.encode(),  # line 1, after a BOM
     ):
         blocks = [data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20)]
         pure = list(scan_blocks(blocks, "f"))
-        assert len(pure) == 1 and pure[0].line > 1
+        at = max(data.find(NTN.encode()), data.find(LEGACY.encode()))
+        line_start = data.rfind(b"\n", 0, at) + 1
+        column = len(data[line_start:at].removeprefix(b"\xef\xbb\xbf").decode()) + 1
+        assert [(f.line, f.column) for f in pure] == [(data.count(b"\n", 0, at) + 1, column)]
         gates = [lambda buffer, binary: NTN.encode()[:4] in buffer or b"secret_" in buffer]
         if accelerator.gate() is not None:
             gates.append(accelerator.gate())
