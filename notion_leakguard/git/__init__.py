@@ -5,9 +5,8 @@ and history (re-exported here, so callers say `git.contents`)."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from notion_leakguard.errors import LeakguardError
 
@@ -23,20 +22,18 @@ _USER_SETTINGS = (
 )
 
 
+class Completed(NamedTuple):
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
 def run(
     args: Sequence[str], *, cwd: str, check: bool = True, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
+) -> Completed:
     """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
     try:
-        result = subprocess.run(
-            ["git", *_NEUTRAL, *args],
-            cwd=cwd,
-            env=_environment(),
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-        )
+        result = _spawned(["git", *_NEUTRAL, *args], cwd, stdin)
     except FileNotFoundError:
         raise LeakguardError("git is not installed or not on PATH") from None
     except OSError as error:
@@ -44,6 +41,99 @@ def run(
     if check and result.returncode != 0:
         raise LeakguardError(f"git {args[0]} failed: {_stderr(result)}")
     return result
+
+
+def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> Completed:
+    """The finished process. Where posix_spawn exists (Linux, macOS) git starts without the
+    `subprocess` module, whose import is 3.5 ms of a 70 ms pre-commit run; `_collected`
+    does what subprocess.run(capture_output=True, input=...) does."""
+    if not hasattr(os, "posix_spawnp"):  # pragma: no cover (Windows)
+        import subprocess
+
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=_environment(),
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+        return Completed(done.returncode, done.stdout, done.stderr)
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    in_read, in_write = os.pipe() if stdin else (-1, -1)
+    actions: list[tuple[Any, ...]] = [
+        (os.POSIX_SPAWN_DUP2, out_write, 1),
+        (os.POSIX_SPAWN_DUP2, err_write, 2),
+        (os.POSIX_SPAWN_DUP2, in_read, 0)
+        if stdin
+        else (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+    ]
+    # git -C: before Python 3.13 posix_spawn cannot set the working directory itself.
+    command = [argv[0], "-C", cwd, *argv[1:]]
+    try:
+        pid = os.posix_spawnp(argv[0], command, _environment(), file_actions=actions)
+    except BaseException:
+        for fd in (out_read, in_write):
+            if fd >= 0:
+                os.close(fd)
+        os.close(err_read)
+        raise
+    finally:
+        for fd in (out_write, err_write, in_read):
+            if fd >= 0:
+                os.close(fd)
+    try:
+        out, err = _collected(out_read, err_read, in_write, stdin or b"")
+        _, status = os.waitpid(pid, 0)
+    except BaseException:  # interrupted: git must not outlive us
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise
+    return Completed(os.waitstatus_to_exitcode(status), out, err)
+
+
+def _collected(out_fd: int, err_fd: int, in_fd: int, stdin: bytes) -> tuple[bytes, bytes]:
+    """Everything the process writes to `out_fd` and `err_fd` until it closes them, while
+    `stdin` is written to `in_fd` (-1: none) as fast as the process reads it. Closes all
+    three."""
+    import select
+
+    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    pending = memoryview(stdin)
+    poller = select.poll()
+    try:
+        for fd in chunks:
+            poller.register(fd, select.POLLIN)
+        if in_fd >= 0:
+            os.set_blocking(in_fd, False)
+            poller.register(in_fd, select.POLLOUT)
+        reading = len(chunks)
+        while reading:
+            for fd, _event in poller.poll():
+                if fd != in_fd:
+                    data = os.read(fd, 1 << 16)
+                    chunks[fd].append(data)
+                    if not data:
+                        poller.unregister(fd)
+                        reading -= 1
+                    continue
+                try:
+                    pending = pending[os.write(in_fd, pending[: 1 << 16]) :]
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:  # git stopped reading; its stderr says why
+                    pending = pending[:0]
+                if not pending:
+                    poller.unregister(in_fd)
+                    os.close(in_fd)
+                    in_fd = -1
+    finally:
+        for fd in (out_fd, err_fd, in_fd):
+            if fd >= 0:
+                os.close(fd)
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
 
 
 class ListedFile(NamedTuple):
@@ -163,7 +253,7 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
+def _stderr(result: Completed) -> str:
     return result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"
 
 

@@ -4,7 +4,6 @@ of a range, tags, trees, and what a partial clone or git-lfs keep elsewhere."""
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from typing import IO
@@ -89,6 +88,8 @@ def contents(cwd: str, specs: Sequence[str]) -> Iterator[tuple[str, Iterator[byt
     """Each object's bytes (`specs`: object ids or `rev:path`), in blocks, from one
     `git cat-file --batch`; None for an object the repository lacks (a broken clone, pruned
     objects). Each block iterator must be consumed before the next object is asked for."""
+    import subprocess  # here: a pre-commit run never reads objects this way
+
     try:
         process = subprocess.Popen(
             ["git", *_NEUTRAL, "cat-file", "--batch"],

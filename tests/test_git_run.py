@@ -1,0 +1,90 @@
+"""How git is started (git.run): its output, errors and exit code as subprocess would
+give them, large input and output at once without a deadlock, odd working directories, no
+descriptor left open, and a clear error without git."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from notion_leakguard import git
+from notion_leakguard.errors import LeakguardError
+
+
+@pytest.fixture(autouse=True)
+def alarm() -> Iterator[None]:
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError("git.run hung")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else -1
+
+
+def test_output_errors_and_exit_code_are_those_subprocess_sees(in_git_dir: Path) -> None:
+    for args in (
+        ["rev-parse", "--show-toplevel"],
+        ["rev-parse", "--verify", "no-such-revision"],
+        ["no-such-command"],
+        ["ls-files", "-z", "--others"],
+    ):
+        ours = git.run(args, cwd=str(in_git_dir), check=False)
+        theirs = subprocess.run(
+            ["git", *git._NEUTRAL, *args], cwd=in_git_dir, capture_output=True, check=False
+        )
+        assert (ours.returncode, ours.stdout, ours.stderr) == (
+            theirs.returncode,
+            theirs.stdout,
+            theirs.stderr,
+        )
+    with pytest.raises(
+        LeakguardError, match="git rev-parse failed: fatal: Needed a single revision"
+    ):
+        git.run(["rev-parse", "--verify", "no-such-revision"], cwd=str(in_git_dir))
+
+
+def test_large_input_and_output_at_once_do_not_block(in_git_dir: Path) -> None:
+    # check-ignore answers each path as it reads them: megabytes both ways at once.
+    (in_git_dir / ".gitignore").write_text("*.log\n")
+    paths = [f"dir{n % 97}/file-{n}.log" for n in range(60_000)]
+    assert len(git.ignored(paths, cwd=str(in_git_dir))) == len(paths)
+    rules = git.deciding_rules(paths[:20_000], cwd=str(in_git_dir))
+    assert set(rules.values()) == {".gitignore:1:*.log"}
+
+
+@pytest.mark.parametrize("name", ("-x y", "sp ace", "ünï", "--help"))
+def test_odd_working_directories(tmp_path: Path, name: str) -> None:
+    directory = tmp_path / name
+    directory.mkdir()
+    subprocess.run(["git", "init", "-q", str(directory)], check=True)
+    assert git.top_level(str(directory)) == str(directory.resolve())
+
+
+def test_no_descriptor_is_left_open(in_git_dir: Path) -> None:
+    before = _open_fds()
+    for _ in range(30):
+        git.run(["rev-parse", "--git-dir"], cwd=str(in_git_dir))
+        git.ignored(["a.log"], cwd=str(in_git_dir))
+        with pytest.raises(LeakguardError):
+            git.run(["rev-parse", "--verify", "nope"], cwd=str(in_git_dir))
+    assert _open_fds() == before
+
+
+def test_without_git_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    before = _open_fds()
+    with pytest.raises(LeakguardError, match="git is not installed or not on PATH"):
+        git.run(["--version"], cwd=str(tmp_path))
+    assert _open_fds() == before
