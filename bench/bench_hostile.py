@@ -5,7 +5,8 @@ Run:  python bench/bench_hostile.py [--quick]
 1. Throughput of the scanner core (in this process) on pathological inputs, each against
    the rate on normal text measured in the same run (Python files of the standard
    library): `ntn_` followed by a megabyte of digits, `secret_` repeated, prefixes with
-   escaped underscores repeated, a long base64 run full of prefix images, a 50 MB line.
+   escaped underscores repeated, a long base64 run full of prefix images (also wrapped over
+   lines, as `base64` and MIME write it), a 50 MB line.
    None may fall below a tenth of the normal rate.
 2. Peak memory (max RSS of the `notion-leakguard scan` process, from /usr/bin/time or
    getrusage) scanning a 2 GB file, a 5 GB sparse file and a tree of 100,000 small files;
@@ -67,6 +68,7 @@ def pathological(scale: int) -> dict[str, bytes]:
         "%5F / \\u005f prefixes repeated": b"ntn%5Fsecret%5Fntn\\u005f" * (mb * scale // 24),
         "token_v2= + endless hex": b"token_v2=" + b"ab" * (mb * scale // 2),
         "base64 of ntn_ repeated": base64.b64encode(b"ntn_" * (3 * mb * scale // 16)),
+        "the same wrapped at 76 columns": base64.encodebytes(b"ntn_" * (3 * mb * scale // 16)),
         "50 MB single line": bytes(rng.choice(alnum) for _ in range(mb)) * (50 if scale > 1 else 5),
     }
 

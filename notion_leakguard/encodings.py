@@ -12,8 +12,8 @@ data gets none of the text passes (its own tokens are found as plain bytes).
 from __future__ import annotations
 
 import binascii
-import bisect
 import codecs
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -86,15 +86,11 @@ class Decoded(NamedTuple):
     data: bytes
     encoding: str
     bytes_per_char: float  # encoded bytes per decoded byte, for the position mapping
-    # Base64 wrapped over lines is decoded as one run: from each of `breaks` on (offsets
-    # counted as if the lines were one), the run lies `gaps` bytes further in the buffer.
-    breaks: tuple[int, ...] = ()
-    gaps: tuple[int, ...] = ()
+    lines: Lines | None = None  # base64 wrapped over lines, decoded as one run
 
     def position(self, offset: int) -> int:
         at = self.start + int(offset * self.bytes_per_char)
-        line = bisect.bisect_right(self.breaks, at)
-        return at + self.gaps[line - 1] if line else at
+        return at if self.lines is None else self.lines.position(at)
 
 
 # --- base64 and hex --------------------------------------------------------------------
@@ -209,18 +205,34 @@ def _holds_anchor(digits: bytes) -> bool:
     return False
 
 
-class _Lines(NamedTuple):
+class Lines:
     """Base64 wrapped over lines, as one run: the lines' runs joined, where the first
-    starts, where the last ends, and the breaks and gaps for Decoded."""
+    starts, where the last ends. Where each line starts is worked out only when a position
+    is asked for (a token was found): a megabyte of wrapped base64 has 14,000 lines."""
 
-    run: bytes
-    start: int
-    end: int
-    breaks: tuple[int, ...]
-    gaps: tuple[int, ...]
+    def __init__(self, buffer: bytes, first: int, end: int, width: int, last: int) -> None:
+        self.buffer = buffer
+        self.start = first
+        self.end = end
+        self.width = width  # of every line but the last
+        self.last = last  # where the last line starts
+        self.run = buffer[first:end].translate(None, b"\r\n \t")  # the line breaks out
+        self._starts: list[int] = []
+
+    def position(self, at: int) -> int:
+        """Where `at`, an offset counted as if the lines were one, is stored."""
+        line = (at - self.start) // self.width
+        if line <= 0:
+            return at
+        if not self._starts:
+            whole, _ = _full_lines(self.width)
+            found = whole.finditer(self.buffer, self.start, self.last)
+            self._starts = [*(match.start() for match in found), self.last]
+        line = min(line, len(self._starts) - 1)
+        return self._starts[line] + at - self.start - line * self.width
 
 
-def _wrapped(buffer: bytes, classes: bytes, start: int, end: int, floor: int) -> _Lines | None:
+def _wrapped(buffer: bytes, classes: bytes, start: int, end: int, floor: int) -> Lines | None:
     """The lines of wrapped base64 that the run buffer[start:end] is one of: runs of the
     same width, each alone on its line but for indentation (the first may follow a key),
     and a last one no wider; None when the run is not on such lines. Lines before `floor`
@@ -238,31 +250,35 @@ def _wrapped(buffer: bytes, classes: bytes, start: int, end: int, floor: int) ->
         if above_end - above_start != width or _hex_line(buffer[above_start:above_end]):
             break
         first = above_start
-    starts, ends = [first], []
-    while True:
-        line_end = classes.find(b" ", starts[-1])
-        line_end = len(buffer) if line_end == -1 else line_end
-        ends.append(line_end)
-        if line_end - starts[-1] != width or not _ends_line(buffer, line_end):
-            break
-        following = _line_start(buffer, line_end)
-        if following >= len(buffer) or classes[following] == 0x20:
-            break
+    line_end = classes.find(b" ", first)
+    if line_end - first != width or not _ends_line(buffer, line_end):
+        return None  # the first line is not a whole one (a megabyte of base64 on one line)
+    # The whole lines (exactly `width` wide, then a line break), matched in C; then the last.
+    _, lines = _full_lines(width)
+    whole = lines.match(buffer, first)
+    assert whole is not None  # `lines` matches the empty string too
+    following = whole.end()  # after the last whole line's break and the indentation
+    if following < len(buffer) and classes[following] != 0x20:
         after = classes.find(b" ", following)
         after = len(buffer) if after == -1 else after
-        if after - following > width or _hex_line(buffer[following:after]):
-            break
-        starts.append(following)
-    if len(starts) == 1:
-        return None
-    breaks, gaps, joined = [], [], 0
-    for line_start, line_end in zip(starts, ends):
-        if joined:
-            breaks.append(first + joined)
-            gaps.append(line_start - first - joined)
-        joined += line_end - line_start
-    run = b"".join(buffer[s:e] for s, e in zip(starts, ends))
-    return _Lines(run, first, ends[-1], tuple(breaks), tuple(gaps))
+        if after - following <= width and not _hex_line(buffer[following:after]):
+            return Lines(buffer, first, after, width, following)
+    # No line after the whole ones: the last whole line is the last line.
+    last = following
+    while buffer[last - 1] in (0x20, 0x09):
+        last -= 1
+    last -= 2 if buffer[last - 2] == 0x0D else 1
+    last -= width
+    return Lines(buffer, first, last + width, width, last) if last > first else None
+
+
+@functools.lru_cache(maxsize=256)
+def _full_lines(width: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """One whole line of wrapped base64 `width` characters wide that is no hex line
+    (_hex_line), with its line break and the next line's indentation; and any number of
+    them, one after the other."""
+    line = rb"(?!(?:0[xX])?[0-9A-Fa-f]*\r?\n)[A-Za-z0-9+/_\-]{%d}\r?\n[ \t]*" % width
+    return re.compile(line), re.compile(rb"(?:%s)*" % line)
 
 
 def _hex_line(run: bytes) -> bool:
@@ -291,19 +307,21 @@ def _line_start(buffer: bytes, at: int) -> int:
 
 
 def _decode_run(
-    run: bytes, start: int, holding: bytes, depth: int, lines: _Lines | None
+    run: bytes, start: int, holding: bytes, depth: int, lines: Lines | None
 ) -> Iterator[Decoded]:
     standard = run.translate(_URLSAFE_TO_STANDARD)
-    breaks, gaps = (lines.breaks, lines.gaps) if lines else ((), ())
+    # Padded once, with and without the last character, and read through views: copying
+    # a megabyte twice for each of the four offsets cost as much as decoding it.
+    padded = memoryview(standard + b"==")  # padding beyond what is needed is ignored
+    shorter = memoryview(standard[:-1] + b"==")
     for offset in range(4):
-        chars = standard[offset:]
-        if len(chars) % 4 == 1:
-            chars = chars[:-1]  # a lone last character holds no whole byte
+        # A lone last character holds no whole byte: without it.
+        chars = shorter[offset:] if (len(standard) - offset) % 4 == 1 else padded[offset:]
         try:
-            data = binascii.a2b_base64(chars + b"==")  # padding beyond what is needed is ignored
+            data = binascii.a2b_base64(chars)
         except binascii.Error:
             continue
-        decoded = Decoded(start + offset, data, "base64", 4 / 3, breaks, gaps)
+        decoded = Decoded(start + offset, data, "base64", 4 / 3, lines)
         if holding in data:
             yield decoded
         if depth < _MAX_DEPTH and data.isascii() and b"\0" not in data:

@@ -19,8 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from notion_leakguard import encodings
 from notion_leakguard.scanner import scan_blocks, scan_bytes
 from tests import tokens
+from tests.helpers import wrapped_reference
 
 RNG = random.Random(20261206)
 NTN = tokens.api_token(RNG)
@@ -363,6 +365,56 @@ def test_base64_wrapped_at_76_columns(offset: int) -> None:
     expected = [(API, head.count("\n") + 1 + first // 76, 5 + first % 76, "base64")]
     assert found(text) == expected
     assert in_blocks(text.encode(), 97) == expected
+
+
+# Lines of wrapped base64 as the generator makes them: widths around the 64 minimum, line
+# breaks, indentation, hex lines, a short or over-wide last line, text around.
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+
+
+@st.composite
+def wrapped_texts(draw: st.DrawFn) -> bytes:
+    width = draw(st.sampled_from((64, 65, 76)))
+    pieces = [draw(st.sampled_from(("", "key: ", "  ", "x\n", "\n\t")))]
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(("full", "full", "full", "hex", "short", "wide", "text")))
+        size = {
+            "full": width,
+            "hex": width,
+            "short": draw(st.integers(1, width)),
+            "wide": width + 1,
+        }
+        if kind == "text":
+            pieces.append(draw(st.sampled_from(("# note", "a b", "", "=="))))
+        else:
+            alphabet = "0123456789abcdef" if kind == "hex" else _B64_CHARS
+            pieces.append(draw(st.text(alphabet, min_size=size[kind], max_size=size[kind])))
+        pieces.append(draw(st.sampled_from(("\n", "\r\n", "\n    ", "\n\t", "\r\n  ", '"', ""))))
+    return "".join(pieces).encode()
+
+
+@given(wrapped_texts())
+@settings(max_examples=400, deadline=None)
+def test_wrapped_lines_are_read_as_line_by_line_reading_reads_them(text: bytes) -> None:
+    """encodings._wrapped (whole lines matched at once, line starts worked out when asked)
+    against the plain line-by-line loop it replaced (tests/helpers/wrapped_reference.py)."""
+    classes = text.translate(encodings._CLASSES)
+    found = classes.find(b"a" * 64)
+    while found != -1:
+        start = classes.rfind(b" ", 0, found) + 1
+        end = classes.find(b" ", found)
+        end = len(text) if end == -1 else end
+        found = classes.find(b"a" * 64, end)
+        if encodings._HEX.fullmatch(text, start, end):
+            continue  # a hex run is decoded as hex, never as wrapped lines (as _values does)
+        expected = wrapped_reference.wrapped(text, classes, start, end, 0)
+        lines = encodings._wrapped(text, classes, start, end, 0)
+        if expected is None:
+            assert lines is None
+        else:
+            run, first, last, stored = expected
+            assert lines is not None and (lines.run, lines.start, lines.end) == (run, first, last)
+            assert [lines.position(first + at) for at in range(len(run))] == stored
 
 
 # --- an escaped underscore -----------------------------------------------------------------
