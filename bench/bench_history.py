@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"history: {count} commits; {args.runs} runs")
     for name, samples in times.items():
         median = statistics.median(samples)
-        print(f"{name:<6} {median * 1000:9.1f} ms {median / floor:6.2f}x")
+        print(f"{name:<11} {median * 1000:9.1f} ms {median / floor:6.2f}x")
     ratio = statistics.median(times["ours"]) / floor
     print(f"ours/floor = {ratio:.2f}x (target <= {TARGET}x)")
     if "betterleaks" in times:
