@@ -75,6 +75,21 @@ def _isolated_git(
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def hang_alarm() -> Iterator[None]:
+    """The test fails after 60 s instead of hanging the suite (for code that could
+    deadlock on pipes)."""
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError("the test hung")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _prepared_in_background(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -9,25 +9,15 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from types import FrameType
 
 import pytest
 
 from notion_leakguard import forkpool
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fork workers: Linux only")
-
-
-@pytest.fixture(autouse=True)
-def alarm() -> Iterator[None]:
-    def expired(signum: int, frame: FrameType | None) -> None:
-        raise TimeoutError("the pool hung")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="fork workers: Linux only"),
+    pytest.mark.usefixtures("hang_alarm"),
+]
 
 
 def square_and_pid(value: int) -> tuple[int, int]:

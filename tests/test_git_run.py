@@ -5,28 +5,15 @@ descriptor left open, and a clear error without git."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
 
-
-@pytest.fixture(autouse=True)
-def alarm() -> Iterator[None]:
-    def expired(signum: int, frame: FrameType | None) -> None:
-        raise TimeoutError("git.run hung")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("hang_alarm")
 
 
 def _open_fds() -> int:
