@@ -90,8 +90,8 @@ def _databases(hyperscan: Any) -> tuple[Any, Any, list[str]]:
         with open(cache, "rb") as stored:
             data = stored.read()
         count, size, key_at, notion_at = _HEADER.unpack_from(data)
-        if key_at == notion_at:
-            raise ValueError("a damaged cache")
+        if key_at == notion_at or count > len(data) or size > len(data):
+            raise ValueError("a damaged cache")  # (a huge count would exhaust memory)
         kinds = [needles.ANY] * count
         kinds[key_at], kinds[notion_at] = needles.KEY, needles.NOTION
         start = _HEADER.size

@@ -41,6 +41,7 @@ def run(
     """`function(*task)` for every task, in worker processes; the results in the tasks'
     order. `tasks` is consumed lazily, as workers need more. `done` is told each result as
     it arrives (in this process). An exception a call raised is raised here."""
+    workers = max(1, workers)
     if sys.platform != "linux":
         return _with_executor(function, tasks, workers, done)
     pool: list[_Worker] = []
@@ -64,13 +65,29 @@ class _Worker:
 
     @classmethod
     def fork(cls, function: Callable[..., Any], others: list[_Worker]) -> _Worker:
-        task_read, task_write = os.pipe()
-        result_read, result_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover (runs in the child; the tests see its results)
-            for fd in (task_write, result_read, *(fd for o in others for fd in o.fds())):
+        fds: list[int] = []
+        try:
+            fds += os.pipe()
+            fds += os.pipe()
+            task_read, task_write, result_read, result_write = fds
+            # Ctrl-C waits until the child is inside _serve's handler (or the parent is
+            # back here): an exception must never carry a child into the caller's frames.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover (runs in the child; the tests see its results)
+                    try:
+                        for fd in (task_write, result_read, *(f for o in others for f in o.fds())):
+                            os.close(fd)
+                        _serve(function, task_read, result_write)
+                    finally:
+                        os._exit(1)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        except BaseException:
+            for fd in fds:
                 os.close(fd)
-            _serve(function, task_read, result_write)
+            raise
         os.close(task_read)
         os.close(result_write)
         os.set_blocking(task_write, False)
@@ -178,6 +195,7 @@ def _serve(function: Callable[..., Any], tasks: int, results: int) -> None:  # p
     """The worker: run each task it is sent and send back what came of it, until the end
     of the task pipe. Never returns into the caller's frames (os._exit)."""
     code = 0
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked for the fork
     try:
         _keep_freed_memory()
         while True:

@@ -154,7 +154,7 @@ class _Place:
     def advance(self, buffer: bytes, keep: int, bom: bool) -> None:
         """Move past buffer[:keep] (whose first bytes are a BOM when `bom`)."""
         self.uncounted.append((buffer, keep, bom))
-        self.size += keep
+        self.size += len(buffer)  # what is held: the whole buffer stays alive
         if self.size > _UNCOUNTED:
             self.counted()
 

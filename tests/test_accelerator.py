@@ -114,6 +114,7 @@ def test_a_damaged_cache_is_built_again(tmp_path: Path, monkeypatch: pytest.Monk
             header.pack(3, 5, 0, 9) + b"\0" * 40,  # a needle beyond the count
             header.pack(3, 5, 1, 1) + b"\0" * 40,
             header.pack(5515, 50, 0, 1) + os.urandom(200),
+            header.pack(0xFFFFFFF0, 5, 0, 1) + b"\0" * 40,  # would ask for 32 GB
         ):
             for path in stored:
                 path.write_bytes(damage)
@@ -276,3 +277,25 @@ def test_lines_passed_over_still_count_for_a_key_further_down(
             gates.append(accelerator.gate())
         for gate in gates:
             assert list(scan_blocks(blocks, "f", gate=gate)) == pure
+
+
+def test_buffers_passed_over_hold_bounded_memory() -> None:
+    # Lines wait uncounted, but never more than scanner._UNCOUNTED bytes of buffers, however
+    # small the blocks (each small block's buffer carries up to 64 KiB of context).
+    import tracemalloc
+
+    import notion_leakguard.scanner as scanner
+
+    line = b"x" * (40 << 20)  # no line break: every buffer keeps the most context
+
+    def never(buffer: bytes, binary: bool) -> bool:
+        return False
+
+    tracemalloc.start()
+    try:
+        blocks = (line[i : i + 4096] for i in range(0, len(line), 4096))
+        assert list(scan_blocks(blocks, "f", gate=never)) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * scanner._UNCOUNTED

@@ -75,3 +75,10 @@ def test_without_git_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(LeakguardError, match="git is not installed or not on PATH"):
         git.run(["--version"], cwd=str(tmp_path))
     assert _open_fds() == before
+
+
+def test_a_working_directory_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    for cwd in (str(tmp_path / "missing"), str(tmp_path / "file"), ""):
+        with pytest.raises(LeakguardError, match="not a directory"):
+            git.run(["status"], cwd=cwd)

@@ -32,6 +32,8 @@ def run(
     args: Sequence[str], *, cwd: str, check: bool = True, stdin: bytes | None = None
 ) -> Completed:
     """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
+    if not os.path.isdir(cwd):
+        raise LeakguardError(f"cannot run git in {cwd or '(no directory)'}: not a directory")
     try:
         result = _spawned(["git", *_NEUTRAL, *args], cwd, stdin)
     except FileNotFoundError:
@@ -60,9 +62,16 @@ def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> Completed:
             check=False,
         )
         return Completed(done.returncode, done.stdout, done.stderr)
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe()
-    in_read, in_write = os.pipe() if stdin else (-1, -1)
+    fds: list[int] = []
+    try:
+        fds += os.pipe()
+        fds += os.pipe()
+        fds += os.pipe() if stdin else (-1, -1)
+    except OSError:  # out of descriptors: none left open
+        for fd in fds:
+            os.close(fd)
+        raise
+    out_read, out_write, err_read, err_write, in_read, in_write = fds
     actions: list[tuple[Any, ...]] = [
         (os.POSIX_SPAWN_DUP2, out_write, 1),
         (os.POSIX_SPAWN_DUP2, err_write, 2),
