@@ -9,6 +9,7 @@ scanned here.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -204,17 +205,25 @@ def _scan_slice(start: int, stop: int) -> _Part:
     return _scan_part(_SOURCE.numbered(start, stop), gate=_gate())
 
 
-# Where a token is least useful to report when one commit brought it in several files:
-# editor swap and backup files, then build output and binary formats.
-_EDITOR_FILES = re.compile(r"(\.sw[a-p]|~|\.bak|\.orig|\.rej|\.tmp)$|(^|/)\.?#[^/]*$")
-_BINARY_FILES = re.compile(
-    r"\.(pyc|pyo|class|o|so|dll|dylib|exe|bin|db|sqlite3?|zip|gz|tgz|jar|whl|png|jpe?g|gif|pdf)$"
-)
-
-
 def _rank(path: str) -> int:
+    """Where a token is least useful to report when one commit brought it in several
+    files: editor swap and backup files (2), then build output and binary formats (1)."""
+    editor, binary = _least_useful()
     lowered = path.lower()
-    return 2 if _EDITOR_FILES.search(lowered) else 1 if _BINARY_FILES.search(lowered) else 0
+    return 2 if editor.search(lowered) else 1 if binary.search(lowered) else 0
+
+
+@functools.cache
+def _least_useful() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Compiled on first use: only history needs them, and a pre-commit run would pay
+    half a millisecond for them."""
+    return (
+        re.compile(r"(\.sw[a-p]|~|\.bak|\.orig|\.rej|\.tmp)$|(^|/)\.?#[^/]*$"),
+        re.compile(
+            r"\.(pyc|pyo|class|o|so|dll|dylib|exe|bin|db|sqlite3?|zip|gz|tgz|jar|whl|png"
+            r"|jpe?g|gif|pdf)$"
+        ),
+    )
 
 
 def _attribute(first: dict[str, Finding], finding: Finding) -> None:
