@@ -82,3 +82,34 @@ def test_a_working_directory_that_is_not_one_is_a_clear_error(tmp_path: Path) ->
     for cwd in (str(tmp_path / "missing"), str(tmp_path / "file"), ""):
         with pytest.raises(LeakguardError, match="not a directory"):
             git.run(["status"], cwd=cwd)
+
+
+def test_started_commands_run_side_by_side_and_answer_as_run_does(in_git_dir: Path) -> None:
+    (in_git_dir / "a.txt").write_text("a\n")
+    cwd = str(in_git_dir)
+    git.run(["add", "a.txt"], cwd=cwd)
+    git.run(["-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "one"], cwd=cwd)
+    before = _open_fds()
+    # The second writes more than a pipe holds while the first is still unread.
+    started = [
+        git.start(["rev-parse", "HEAD"], cwd=cwd),
+        git.start(["hash-object", "--stdin"], cwd=cwd, stdin=b"x" * 300_000),
+        git.start(["rev-parse", "--verify", "no-such-revision"], cwd=cwd, check=False),
+        git.start(["rev-parse", "--verify", "no-such-revision"], cwd=cwd),
+    ]
+    answers = [running.result() for running in started[:3]]
+    assert answers[0] == git.run(["rev-parse", "HEAD"], cwd=cwd)
+    expected = subprocess.run(
+        ["git", "hash-object", "--stdin"], input=b"x" * 300_000, capture_output=True, check=True
+    )
+    assert answers[1].stdout == expected.stdout
+    assert answers[2].returncode != 0 and b"Needed a single revision" in answers[2].stderr
+    with pytest.raises(LeakguardError, match="git rev-parse failed: fatal: Needed a single"):
+        started[3].result()
+    assert started[0].result() is answers[0]  # asked again: the same answer, git not rerun
+    assert _open_fds() == before
+
+
+def test_starting_git_outside_a_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LeakguardError, match="not a directory"):
+        git.start(["status"], cwd=str(tmp_path / "missing"))

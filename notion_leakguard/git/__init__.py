@@ -5,7 +5,7 @@ and history (re-exported here, so callers say `git.contents`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from notion_leakguard.errors import LeakguardError
@@ -32,23 +32,50 @@ def run(
     args: Sequence[str], *, cwd: str, check: bool = True, stdin: bytes | None = None
 ) -> Completed:
     """Run `git ARGS` in `cwd`; raise LeakguardError if git is missing or (with check) fails."""
+    return start(args, cwd=cwd, check=check, stdin=stdin).result()
+
+
+def start(
+    args: Sequence[str], *, cwd: str, check: bool = True, stdin: bytes | None = None
+) -> Running:
+    """`git ARGS` started in `cwd`, to be waited for with `result()` (as `run`): several can
+    run at once while this process does something else."""
     if not os.path.isdir(cwd):
         raise LeakguardError(f"cannot run git in {cwd or '(no directory)'}: not a directory")
     try:
-        result = _spawned(["git", *_NEUTRAL, *args], cwd, stdin)
+        return Running(args[0], check, _spawned(["git", *_NEUTRAL, *args], cwd, stdin))
     except FileNotFoundError:
         raise LeakguardError("git is not installed or not on PATH") from None
     except OSError as error:
         raise LeakguardError(f"could not run git: {error.strerror}") from None
-    if check and result.returncode != 0:
-        raise LeakguardError(f"git {args[0]} failed: {_stderr(result)}")
-    return result
 
 
-def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> Completed:
-    """The finished process. Where posix_spawn exists (Linux, macOS) git starts without the
-    `subprocess` module, whose import is 3.5 ms of a 70 ms pre-commit run; `_collected`
-    does what subprocess.run(capture_output=True, input=...) does."""
+class Running:
+    """A git command started by `start`."""
+
+    def __init__(self, name: str, check: bool, wait: Callable[[], Completed]) -> None:
+        self.name = name
+        self.check = check
+        self.wait = wait
+        self.done: Completed | None = None
+
+    def result(self) -> Completed:
+        """The finished command (LeakguardError when it failed and was checked)."""
+        if self.done is None:
+            try:
+                self.done = self.wait()
+            except OSError as error:
+                raise LeakguardError(f"could not run git: {error.strerror}") from None
+        if self.check and self.done.returncode != 0:
+            raise LeakguardError(f"git {self.name} failed: {_stderr(self.done)}")
+        return self.done
+
+
+def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> Callable[[], Completed]:
+    """The process started, and what waits for it to finish. Where posix_spawn exists (Linux,
+    macOS) git starts without the `subprocess` module, whose import is 3.5 ms of a 70 ms
+    pre-commit run; `_collected` does what subprocess.run(capture_output=True, input=...)
+    does."""
     if not hasattr(os, "posix_spawnp"):  # pragma: no cover (Windows)
         import subprocess
 
@@ -61,7 +88,7 @@ def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> Completed:
             capture_output=True,
             check=False,
         )
-        return Completed(done.returncode, done.stdout, done.stderr)
+        return lambda: Completed(done.returncode, done.stdout, done.stderr)
     fds: list[int] = []
     try:
         fds += os.pipe()
@@ -93,14 +120,18 @@ def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> Completed:
         for fd in (out_write, err_write, in_read):
             if fd >= 0:
                 os.close(fd)
-    try:
-        out, err = _collected(out_read, err_read, in_write, stdin or b"")
-        _, status = os.waitpid(pid, 0)
-    except BaseException:  # interrupted: git must not outlive us
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        raise
-    return Completed(os.waitstatus_to_exitcode(status), out, err)
+
+    def wait() -> Completed:
+        try:
+            out, err = _collected(out_read, err_read, in_write, stdin or b"")
+            _, status = os.waitpid(pid, 0)
+        except BaseException:  # interrupted: git must not outlive us
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise
+        return Completed(os.waitstatus_to_exitcode(status), out, err)
+
+    return wait
 
 
 def _collected(out_fd: int, err_fd: int, in_fd: int, stdin: bytes) -> tuple[bytes, bytes]:
@@ -274,6 +305,7 @@ def _stderr(result: Completed) -> str:
 from notion_leakguard.git.objects import (  # noqa: E402
     annotated_tags,
     contents,
+    diff_raw,
     fetch_missing,
     file_at,
     head_blobs,
@@ -283,15 +315,20 @@ from notion_leakguard.git.objects import (  # noqa: E402
     log_raw,
     object_types,
     shallow_commits,
+    start_annotated_tags,
+    start_commits,
+    start_head_blobs,
     tag_target,
     tree_blobs,
 )
 
 __all__ = [
     "ListedFile",
+    "Running",
     "annotated_tags",
     "contents",
     "deciding_rules",
+    "diff_raw",
     "fetch_missing",
     "file_at",
     "git_dir",
@@ -307,6 +344,10 @@ __all__ = [
     "run",
     "shallow_commits",
     "staged_diff",
+    "start",
+    "start_annotated_tags",
+    "start_commits",
+    "start_head_blobs",
     "tag_target",
     "top_level",
     "top_level_or_bare",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.git import _NEUTRAL, _environment, run
+from notion_leakguard.git import _NEUTRAL, _environment, run, start
 
 
 def _batch_check(cwd: str, oids: Sequence[str], form: str) -> dict[str, str | None]:
@@ -145,20 +145,36 @@ def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
     stream.read(1)  # the newline after each object
 
 
+# The blobs each commit adds or changes, merges included (-m: a merge resolution's new blobs
+# appear there), in `--raw` records after a `\x01sha\0author\0date` header.
+_RAW = (
+    *("-z", "--raw", "--no-abbrev", "--no-renames", "--root", "-m"),
+    *("--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H%x00%an%x00%aI"),
+)
+
+
 def log_raw(cwd: str, selection: Sequence[str]) -> bytes:
-    r"""For the commits `selection` names, oldest first (parents before children), each
-    commit's `\x01sha\0author\0date` and the `--raw` records of the blobs it adds or
-    changes, merges included (`-m`: a merge resolution's new blobs appear there)."""
-    return run(
-        [
-            *("log", "-z", "--raw", "--no-abbrev", "--no-renames", "--root", "-m"),
-            *("--topo-order", "--reverse", "--no-ext-diff", "--no-textconv", "--no-color"),
-            "--format=%x01%H%x00%an%x00%aI",
-            *selection,
-            "--",
-        ],
-        cwd=cwd,
-    ).stdout
+    """The `_RAW` listing of the commits `selection` names, oldest first (parents before
+    children)."""
+    return run(["log", *_RAW, "--topo-order", "--reverse", *selection, "--"], cwd=cwd).stdout
+
+
+def start_commits(cwd: str, selection: Sequence[str]) -> Callable[[], list[str]]:
+    """The commits `selection` names, in `log_raw`'s order: git starts now, and the function
+    returned waits for its answer (as do the other `start_` functions here)."""
+    running = start(["rev-list", "--topo-order", "--reverse", *selection, "--"], cwd=cwd)
+    return lambda: running.result().stdout.decode().split()
+
+
+def diff_raw(cwd: str, commits: Sequence[str]) -> bytes:
+    """What `log_raw` says of these commits (`git diff-tree`, the same bytes): a long
+    history can be listed in parts, each part by its own process."""
+    if not commits:
+        return b""
+    listed = "".join(f"{commit}\n" for commit in commits).encode()
+    # --always: a commit that changes nothing is listed too, as log lists it.
+    command = ["diff-tree", "--stdin", "-r", "--always", *_RAW]
+    return run(command, cwd=cwd, stdin=listed).stdout
 
 
 def object_types(cwd: str, oids: Sequence[str]) -> dict[str, str | None]:
@@ -187,19 +203,27 @@ def shallow_commits(cwd: str) -> set[str]:
 
 def annotated_tags(cwd: str) -> list[tuple[str, str, str]]:
     """(tag object id, ref name, the commit it points at) for each annotated tag."""
-    out = run(
+    return start_annotated_tags(cwd)()
+
+
+def start_annotated_tags(cwd: str) -> Callable[[], list[tuple[str, str, str]]]:
+    running = start(
         [
             "for-each-ref",
             "--format=%(objecttype)%00%(objectname)%00%(refname)%00%(*objectname)",
             "refs/tags",
         ],
         cwd=cwd,
-    ).stdout
-    tags = []
-    for line in out.decode(errors="replace").splitlines():
-        kind, oid, name, target = line.split("\0")
-        if kind == "tag":
-            tags.append((oid, name, target))
+    )
+
+    def tags() -> list[tuple[str, str, str]]:
+        found = []
+        for line in running.result().stdout.decode(errors="replace").splitlines():
+            kind, oid, name, target = line.split("\0")
+            if kind == "tag":
+                found.append((oid, name, target))
+        return found
+
     return tags
 
 
@@ -227,15 +251,24 @@ def tree_blobs(cwd: str, tree: str) -> list[tuple[str, str]]:
 
 def head_blobs(cwd: str) -> set[str]:
     """The blobs of HEAD's tree (empty when there is no HEAD)."""
-    result = run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=cwd, check=False)
-    if result.returncode:
-        return set()
-    blobs = set()
-    for entry in result.stdout.split(b"\0"):
-        meta, _, _path = entry.partition(b"\t")
-        parts = meta.split(b" ")
-        if len(parts) == 3 and parts[1] == b"blob":
-            blobs.add(parts[2].decode())
+    return start_head_blobs(cwd)()
+
+
+def start_head_blobs(cwd: str) -> Callable[[], set[str]]:
+    running = start(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=cwd, check=False)
+
+    def blobs() -> set[str]:
+        result = running.result()
+        if result.returncode:
+            return set()
+        found = set()
+        for entry in result.stdout.split(b"\0"):
+            meta, _, _path = entry.partition(b"\t")
+            parts = meta.split(b" ")
+            if len(parts) == 3 and parts[1] == b"blob":
+                found.add(parts[2].decode())
+        return found
+
     return blobs
 
 
