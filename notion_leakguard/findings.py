@@ -81,6 +81,14 @@ class Note(NamedTuple):
     text: str
 
 
+class Tally(NamedTuple):
+    """Things of one kind a part of a source passed over: the tallies of all parts add up
+    to one note, `{number} {text}`."""
+
+    number: int
+    text: str
+
+
 class ScanResult(NamedTuple):
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...] = ()

@@ -18,7 +18,7 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING, NamedTuple, Protocol, Union
 
 from notion_leakguard import archives, filenames
-from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, merge
+from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, Tally, merge
 from notion_leakguard.scanner import scan_blocks
 from notion_leakguard.sources import FILE, Fragment, Item, OnDisk, blocks
 
@@ -77,21 +77,25 @@ def scan(
     return merge(answer[0] for answer in answers)._replace(root=root)
 
 
+_HistoryItem = Union[Fragment, Skipped, Note, Tally]
+
+
 class Numbered(Protocol):
-    """A history source that can read any slice of its order on its own (sources.history)."""
+    """A history source that can read any slice of its order on its own (sources.history),
+    each item at its position in that order. Below `parallel_from` positions one process
+    reads it faster than a pool does."""
+
+    parallel_from: int
 
     def __len__(self) -> int: ...
 
-    def prepare(self) -> None: ...
+    def prepare(self, meanwhile: Callable[[], object] | None = None) -> None: ...
 
-    def numbered(
-        self, start: int, stop: int
-    ) -> Iterator[tuple[int, Fragment | Skipped | Note]]: ...
+    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, _HistoryItem]]: ...
 
 
-# Below this many objects one process reads history faster than a pool does.
-HISTORY_PARALLEL_MIN = 6000
-_PARTS_PER_WORKER = 4
+# Each part has its own git processes; more parts even out parts of unequal weight.
+_PARTS_PER_WORKER = 2
 
 
 def scan_history(
@@ -107,11 +111,13 @@ def scan_history(
     `at_head`, HEAD is not asked about). Fragments without an origin only tell what HEAD
     holds. A Skipped item is an object that could not be read: the result says so. A long
     history is read in parts by forked workers, each with its own `git cat-file`."""
-    source.prepare()
-    total = len(source)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers < 2 or total < HISTORY_PARALLEL_MIN or sys.platform != "linux":
-        parts = [_scan_part(source.numbered(0, total), progress)]
+    may_fork = workers >= 2 and sys.platform == "linux"
+    gates: list[Gate | None] = []  # loaded while git lists the history, if the source waits
+    source.prepare(lambda: gates.append(_gate()) if may_fork else None)
+    total = len(source)
+    if not may_fork or total < source.parallel_from:
+        parts = [_scan_part(source.numbered(0, total), progress, gates[0] if gates else None)]
     else:
         parts = _scan_parts(source, total, workers, progress)
     first: dict[str, Finding] = {}
@@ -128,10 +134,22 @@ def scan_history(
     found = ScanResult(
         tuple(reported),
         files_scanned=sum(part.scanned for part in parts),
-        notes=tuple(note for part in parts for note in part.notes),
+        notes=_tallied(parts),
         unreadable=tuple(oid for part in parts for oid in part.unreadable),
     )
     return merge([found])._replace(root=root)
+
+
+def _tallied(parts: Iterable[_Part]) -> tuple[Note, ...]:
+    """The parts' notes, each once, after their tallies, each kind added up into one."""
+    counts: dict[str, int] = {}
+    notes: list[Note] = []
+    for part in parts:
+        for tally in part.tallies:
+            counts[tally.text] = counts.get(tally.text, 0) + tally.number
+        notes += part.notes
+    tallies = [Note(f"{count} {text}") for text, count in counts.items()]
+    return tuple(dict.fromkeys([*tallies, *notes]))
 
 
 class _Part(NamedTuple):
@@ -139,22 +157,28 @@ class _Part(NamedTuple):
     head: set[str]  # fingerprints found in HEAD's tree
     unreadable: list[str]
     notes: list[Note]
+    tallies: list[Tally]
     scanned: int
     size: int  # bytes read
-    read: int  # items read
+    read: int  # positions read
 
 
 def _scan_part(
-    items: Iterable[tuple[int, Fragment | Skipped | Note]],
+    items: Iterable[tuple[int, _HistoryItem]],
     progress: Callable[[int, int], None] | None = None,
     gate: Gate | None = None,
 ) -> _Part:
-    part = _Part([], set(), [], [], 0, 0, 0)
-    scanned = size = count = 0
-    for _position, item in items:
-        count += 1
+    part = _Part([], set(), [], [], [], 0, 0, 0)
+    scanned = size = 0
+    last = -1  # the position of the items before: told to `progress` once they are all read
+    for position, item in items:
+        if progress is not None and position != last and last >= 0:
+            progress(last + 1, size)
+        last = position
         if isinstance(item, Skipped):
             part.unreadable.append(item.display)
+        elif isinstance(item, Tally):
+            part.tallies.append(item)
         elif isinstance(item, Note):
             if item not in part.notes:
                 part.notes.append(item)
@@ -167,9 +191,9 @@ def _scan_part(
             if item.origin is not None:
                 scanned += 1
                 part.found.extend(findings)
-        if progress is not None:
-            progress(count, size)
-    return part._replace(scanned=scanned, size=size, read=count)
+    if progress is not None and last >= 0:
+        progress(last + 1, size)
+    return part._replace(scanned=scanned, size=size)
 
 
 _SOURCE: Numbered | None = None  # what forked workers read their parts of
@@ -202,7 +226,7 @@ def _scan_parts(
 
 def _scan_slice(start: int, stop: int) -> _Part:
     assert _SOURCE is not None
-    return _scan_part(_SOURCE.numbered(start, stop), gate=_gate())
+    return _scan_part(_SOURCE.numbered(start, stop), gate=_gate())._replace(read=stop - start)
 
 
 def _rank(path: str) -> int:

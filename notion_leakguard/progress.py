@@ -7,16 +7,16 @@ from collections.abc import Callable
 from typing import TextIO
 
 
-def reporter(stream: TextIO) -> Callable[[int, int, int], None] | None:
-    """A callback (done, total, bytes) that redraws one line, or None when `stream` is not
-    a terminal (CI logs and pipes get nothing)."""
+def reporter(stream: TextIO) -> Callable[[int, int, int, str], None] | None:
+    """A callback (done, total, bytes, what is counted) that redraws one line, or None when
+    `stream` is not a terminal (CI logs and pipes get nothing)."""
     isatty = getattr(stream, "isatty", None)
     if not (callable(isatty) and isatty()):
         return None
     started = time.monotonic()
     last = [0.0]
 
-    def show(done: int, total: int, scanned: int) -> None:
+    def show(done: int, total: int, scanned: int, unit: str) -> None:
         now = time.monotonic()
         if now - last[0] < 0.2 and done < total:
             return
@@ -25,7 +25,7 @@ def reporter(stream: TextIO) -> Callable[[int, int, int], None] | None:
         rate = scanned / elapsed / 1e6
         eta = elapsed / done * (total - done) if done else 0.0
         stream.write(
-            f"\r{done}/{total} blobs, {scanned / 1e6:.1f} MB, {rate:.1f} MB/s, ETA {eta:.0f} s "
+            f"\r{done}/{total} {unit}, {scanned / 1e6:.1f} MB, {rate:.1f} MB/s, ETA {eta:.0f} s "
         )
         if done == total:
             stream.write("\n")

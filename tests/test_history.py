@@ -785,8 +785,10 @@ def test_progress_on_a_terminal_only_and_not_with_quiet(
     code, stdout, terminal = _run_with_tty_stderr(["scan", "--history"], in_git_dir)
     assert code == 1
     assert "3 Notion credentials found" in stdout
-    assert "blobs" not in stdout and "MB/s" not in stdout
-    assert re.search(r"\d+/\d+ blobs, [\d.]+ MB, [\d.]+ MB/s, ETA \d+ s", terminal), terminal
+    assert "commits," not in stdout and "MB/s" not in stdout
+    assert re.search(r"\d+/\d+ commits, [\d.]+ MB, [\d.]+ MB/s, ETA \d+ s", terminal), terminal
+    commits = len(git("rev-list", "HEAD", cwd=in_git_dir).split())
+    assert terminal.count(f"{commits}/{commits} commits") == 1, terminal  # one final line
     assert not any(secret in terminal for secret in made["secrets"])
 
     code, stdout, terminal = _run_with_tty_stderr(["scan", "--history", "--quiet"], in_git_dir)
@@ -975,7 +977,9 @@ def test_two_hundred_commits_take_a_handful_of_git_processes(
     else:
         result, execs = _git_execs_with_a_shim(repo, tmp_path)
     assert result.returncode == 1, result.stderr
-    assert 1 <= execs <= 7, execs  # one more since annotated tags are read (for-each-ref)
+    # rev-parse (3), rev-list, for-each-ref (annotated tags), ls-tree (HEAD's blobs),
+    # diff-tree and cat-file: a history this short is read in one part
+    assert 1 <= execs <= 8, execs
     report = json.loads(result.stdout)
     shas = git("rev-list", "--reverse", "HEAD", cwd=repo).split()
     got = {
@@ -992,3 +996,93 @@ def test_two_hundred_commits_take_a_handful_of_git_processes(
         tokens.preview(toks[17]): ("dir3/file4.txt", 2, shas[16], "A17", False),
         tokens.preview(toks[150]): ("dir3/file7.txt", 2, shas[149], "A150", True),
     }
+
+
+# --- a whole history in parts ---------------------------------------------------------------
+
+
+def _gitlink(repo: Path, path: str, number: int) -> None:
+    """Stage a submodule commit at `path` (a gitlink; no submodule needs to exist)."""
+    oid = f"{number:040x}"
+    git("update-index", "--add", "--cacheinfo", f"160000,{oid},{path}", cwd=repo)
+
+
+def _staged(repo: Path, message: str, *args: str) -> None:
+    """Commit what is staged (`git add -A` would drop a gitlink without its directory)."""
+    git("-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", *args, "-m", message, cwd=repo)
+
+
+def _every_kind_of_commit(repo: Path) -> None:
+    """Two roots, merges (one resolving a conflict, one keeping ours), an empty commit, a
+    rename, a deletion, submodule changes, and names git would quote."""
+    write(repo, "a.txt", "a\n")
+    commit(repo, "root")
+    git("checkout", "-q", "-b", "side", cwd=repo)
+    write(repo, "a.txt", "side\n")
+    write(repo, "new line\nname.txt", "odd\n")
+    commit(repo, "side")
+    git("checkout", "-q", "main", cwd=repo)
+    write(repo, "a.txt", "main\n")
+    git("add", "a.txt", cwd=repo)
+    _gitlink(repo, "vendor/sub", 1)
+    _staged(repo, "main")
+    merged = subprocess.run(["git", "merge", "-q", "side"], cwd=repo, capture_output=True)
+    assert merged.returncode == 1  # a conflict in a.txt
+    write(repo, "a.txt", "resolved\n")
+    git("add", "a.txt", cwd=repo)
+    _staged(repo, "merge")
+    _staged(repo, "empty", "--allow-empty")
+    git("mv", "a.txt", "b.txt", cwd=repo)
+    git("rm", "-q", "new line\nname.txt", cwd=repo)
+    _gitlink(repo, "vendor/sub", 2)
+    _staged(repo, "rename and delete")
+    git("checkout", "-q", "--orphan", "other", cwd=repo)
+    git("rm", "-rqf", ".", cwd=repo)
+    write(repo, "other.txt", "other root\n")
+    git("add", "other.txt", cwd=repo)
+    _staged(repo, "another root")
+    git("checkout", "-q", "side", cwd=repo)
+    write(repo, "side.txt", "more\n")
+    git("add", "side.txt", cwd=repo)
+    _staged(repo, "side again")
+    git("checkout", "-q", "main", cwd=repo)
+    git("merge", "-q", "--allow-unrelated-histories", "other", "-m", "join", cwd=repo)
+    git("merge", "-q", "-s", "ours", "side", "-m", "ours", cwd=repo)
+    _gitlink(repo, "vendor/sub", 3)
+    _staged(repo, "last")
+
+
+def test_a_history_listed_in_parts_is_what_git_log_lists(in_git_dir: Path) -> None:
+    from notion_leakguard import git as leakguard_git
+
+    repo = in_git_dir
+    _every_kind_of_commit(repo)
+    cwd = str(repo)
+    whole = leakguard_git.log_raw(cwd, ["--end-of-options", "HEAD"])
+    commits = leakguard_git.start_commits(cwd, ["--end-of-options", "HEAD"])()
+    assert commits == git("rev-list", "--topo-order", "--reverse", "HEAD", cwd=repo).split()
+    assert len(commits) == 11
+    assert whole.count(b"\x01") > len(commits)  # merges are listed once per parent
+    for size in (1, 2, 4, len(commits)):
+        parts = [commits[start : start + size] for start in range(0, len(commits), size)]
+        assert b"".join(leakguard_git.diff_raw(cwd, part) for part in parts) == whole
+
+
+def test_submodule_changes_of_all_parts_add_up_to_one_note(
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notion_leakguard.commands.scan import scan_history
+    from notion_leakguard.sources import history as history_source
+
+    repo = in_git_dir
+    for number in range(16):
+        write(repo, "n.txt", f"{number}\n")
+        git("add", "n.txt", cwd=repo)
+        if number % 4 == 1:
+            _gitlink(repo, "vendor/sub", number)
+        _staged(repo, f"commit {number}")
+    monkeypatch.setattr(history_source.Parts, "parallel_from", 1)
+    expected = ["4 submodule change(s) skipped: scan each submodule on its own"]
+    for jobs in (1, 2):
+        result = scan_history(str(repo), [], all_refs=False, jobs=jobs)
+        assert [note.text for note in result.notes] == expected

@@ -8,6 +8,7 @@ import random
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,16 +286,20 @@ def test_the_commit_msg_stage_ignores_only_gits_verbose_diff(
 def test_a_long_history_read_in_parallel_reports_what_one_process_does(
     in_git_dir: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from notion_leakguard import pipeline
+    from notion_leakguard import forkpool
     from notion_leakguard.commands.scan import scan_history
+    from notion_leakguard.sources import history
 
     toks = [tokens.api_token(rng), tokens.legacy_token(rng), tokens.api_token(rng)]
-    # fast-import: 700 commits of 4 files each, keys planted early, late, and twice
+    # fast-import: 700 commits of 4 files each, keys planted early, late, and twice; the
+    # first key's file comes back, the same blob, in the last part
     stream = []
     for index in range(700):
         files = {f"f{(index * 4 + k) % 97}.txt": f"{index} {k}\n" for k in range(4)}
         if index in (3, 350, 351):
             files["keys.py"] = f"K = '{toks[(3, 350, 351).index(index)]}'\n"
+        if index == 680:
+            files["keys.py"] = f"K = '{toks[0]}'\n"
         if index == 690:
             files["late.py"] = f"again = '{toks[0]}'\n"
         stream.append(f"commit refs/heads/main\ncommitter T <t@e> {1700000000 + index} +0000\n")
@@ -310,14 +315,29 @@ def test_a_long_history_read_in_parallel_reports_what_one_process_does(
     )
     git("reset", "-q", "--hard", "main", cwd=in_git_dir)
 
-    monkeypatch.setattr(pipeline, "HISTORY_PARALLEL_MIN", 2000)  # parts of ~450 objects
+    monkeypatch.setattr(history.Parts, "parallel_from", 200)  # parts of ~175 commits
+    pools: list[int] = []
+    real_run = forkpool.run
+
+    def counted_run(*args: Any, **kwargs: Any) -> Any:
+        pools.append(1)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(forkpool, "run", counted_run)
 
     def scan(jobs: int) -> ScanResult:
         return scan_history(str(in_git_dir), [], all_refs=False, jobs=jobs)
 
-    single, parallel = scan(1), scan(2)
-    assert len(git("rev-list", "--objects", "HEAD", cwd=in_git_dir).splitlines()) > (
-        pipeline.HISTORY_PARALLEL_MIN
-    )
-    assert parallel == single
+    single = scan(1)
+    assert pools == []
+    parallel = scan(2)
+    assert pools == [1]
+    # The same findings, notes and all; only the internal count of blobs read may differ:
+    # a part reads a blob that an earlier part brought in already once more.
+    assert parallel._replace(files_scanned=0) == single._replace(files_scanned=0)
+    assert single.files_scanned <= parallel.files_scanned <= single.files_scanned + 1
     assert len(single.findings) == 3
+    first = next(f for f in single.findings if tokens.preview(toks[0]) == f.preview)
+    assert first.origin is not None and first.path == "keys.py"
+    assert first.origin.commit == git("rev-list", "--reverse", "HEAD", cwd=in_git_dir).split()[3]
+    assert first.origin.at_head  # keys.py holds it again at HEAD

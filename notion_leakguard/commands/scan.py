@@ -14,7 +14,8 @@ from notion_leakguard.errors import LeakguardError
 from notion_leakguard.findings import Note, ScanResult, merge
 from notion_leakguard.sources import files, staged
 
-Progress = Callable[[int, int, int], None]  # blobs done, blobs in all, bytes read
+# done, in all, bytes read, and what is counted (blobs, or commits: history.Parts)
+Progress = Callable[[int, int, int, str], None]
 
 
 def scan(
@@ -135,16 +136,18 @@ def scan_history(
 ) -> ScanResult:
     from notion_leakguard.sources import history  # threads and all: only --history needs it
 
-    plan = history.plan(cwd, revisions, all_refs=all_refs)
+    source = history.source(cwd, revisions, all_refs=all_refs)
     try:
         root = git.top_level(cwd)
     except LeakguardError:
         root = cwd  # a bare repository: paths are from the top of the tree anyway
-    contents = history.Contents(cwd, plan)
-    total = len(contents)
-    shown = None if progress is None else (lambda done, size: progress(done, total, size))
-    result = pipeline.scan_history(contents, root=root, progress=shown, jobs=jobs)
-    return merge([result, ScanResult((), notes=tuple(map(Note, plan.notes)))])
+
+    def shown(done: int, size: int) -> None:
+        assert progress is not None
+        progress(done, len(source), size, source.unit)
+
+    result = pipeline.scan_history(source, root=root, progress=progress and shown, jobs=jobs)
+    return merge([result, ScanResult((), notes=tuple(map(Note, source.notes)))])
 
 
 def verified(result: ScanResult, *, from_git: bool, verify_all: bool) -> ScanResult:

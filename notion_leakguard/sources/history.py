@@ -3,18 +3,20 @@
 One `git log --raw` lists, oldest first (parents before children), the blobs each commit
 adds or changes, merges included (`-m`: a merge resolution's new blobs appear there); one
 `git cat-file --batch` then streams their contents. No process per commit or per file.
+A whole history is listed in parts instead (`Parts`), so that forked workers list and read
+them side by side.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 from notion_leakguard import git
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.findings import Note, Origin, Skipped
+from notion_leakguard.findings import Note, Origin, Skipped, Tally
 from notion_leakguard.sources import COMMIT_MESSAGE, TAG_MESSAGE, Fragment, lfs
 
 _SUBMODULE = b"160000"
@@ -66,18 +68,60 @@ def plan(cwd: str, revisions: Sequence[str], *, all_refs: bool) -> Plan:
     """What `scan --history` reads for REV-RANGEs (default HEAD), or every ref with all_refs:
     the blobs the commits introduce, their messages, and the messages of annotated tags
     that point into them."""
-    head = git.run(["rev-parse", "--verify", "-q", "HEAD"], cwd=cwd, check=False)
-    if head.returncode and not all_refs and not revisions:
-        git.top_level_or_bare(cwd)
-        return Plan((), (), (), ("no commits yet: there is no history to scan",))
+    if _unborn(cwd, all_refs=all_refs, revisions=revisions):
+        return Plan((), (), (), (NO_COMMITS,))
     if all_refs:
         return select(cwd, ["--all"])
     return select(cwd, ["--end-of-options", *(revisions or ["HEAD"])])
 
 
+NO_COMMITS = "no commits yet: there is no history to scan"
+
+
+def _unborn(cwd: str, *, all_refs: bool, revisions: Sequence[str]) -> bool:
+    """Whether HEAD has no commit and nothing else was asked for (LeakguardError outside a
+    repository)."""
+    head = git.run(["rev-parse", "--verify", "-q", "HEAD"], cwd=cwd, check=False)
+    if head.returncode and not all_refs and not revisions:
+        git.top_level_or_bare(cwd)
+        return True
+    return False
+
+
+def source(cwd: str, revisions: Sequence[str], *, all_refs: bool) -> Contents | Parts:
+    """What `scan --history` reads. A whole history (HEAD's, or every ref's) is listed in
+    parts; a range goes through one plan, which also knows the blobs of HEAD it does not
+    bring in, and so does a partial clone, whose missing blobs are fetched all at once."""
+    if revisions and not all_refs:
+        return Contents(cwd, plan(cwd, revisions, all_refs=False))
+    if _unborn(cwd, all_refs=all_refs, revisions=revisions):
+        return Contents(cwd, Plan((), (), (), (NO_COMMITS,)))
+    selection = ["--all"] if all_refs else ["--end-of-options", "HEAD"]
+    notes, partial = _state(cwd)
+    if partial:
+        return Contents(cwd, select(cwd, selection))
+    return Parts(cwd, selection, notes)
+
+
 def select(cwd: str, selection: Sequence[str], tags: Sequence[Tag] | None = None) -> Plan:
     """The plan for the commits `selection` names (`git log` arguments). `tags`: the tag
     objects to read; by default every annotated tag that points at one of the commits."""
+    notes, partial = _state(cwd)
+    blobs, commits, submodules, copies = _parse_log(git.log_raw(cwd, selection))
+    if submodules:
+        notes.append(f"{submodules} {SUBMODULES}")
+    if tags is None:
+        tags = _tags(cwd, {commit.sha for commit in commits})
+    return Plan(
+        tuple(blobs), tuple(commits), tuple(tags), tuple(notes), partial, copies=tuple(copies)
+    )
+
+
+SUBMODULES = "submodule change(s) skipped: scan each submodule on its own"
+
+
+def _state(cwd: str) -> tuple[list[str], bool]:
+    """What to tell of the repository (a shallow clone), and whether it is a partial clone."""
     notes = []
     state = git.run(["rev-parse", "--is-shallow-repository", "--git-common-dir"], cwd=cwd)
     shallow, _, common = state.stdout.rstrip(b"\n").partition(b"\n")
@@ -86,16 +130,12 @@ def select(cwd: str, selection: Sequence[str], tags: Sequence[Tag] | None = None
             "shallow clone: commits before the shallow boundary were not scanned "
             "(git fetch --unshallow, then scan again)"
         )
-    blobs, commits, submodules, copies = _parse_log(git.log_raw(cwd, selection))
-    if submodules:
-        notes.append(f"{submodules} submodule change(s) skipped: scan each submodule on its own")
-    if tags is None:
-        shas = {commit.sha for commit in commits}
-        tags = [Tag(oid, name) for oid, name, target in git.annotated_tags(cwd) if target in shas]
-    partial = git.is_partial_clone(os.path.join(cwd, os.fsdecode(common)))
-    return Plan(
-        tuple(blobs), tuple(commits), tuple(tags), tuple(notes), partial, copies=tuple(copies)
-    )
+    return notes, git.is_partial_clone(os.path.join(cwd, os.fsdecode(common)))
+
+
+def _tags(cwd: str, commits: set[str]) -> list[Tag]:
+    """The annotated tags that point at one of `commits`."""
+    return [Tag(oid, name) for oid, name, target in git.annotated_tags(cwd) if target in commits]
 
 
 _Parsed = tuple[list[Introduced], list[Commit], int, list[Introduced]]
@@ -138,78 +178,155 @@ def _parse_log_records(output: bytes) -> _Parsed:
     return list(seen.values()), list(commits.values()), submodules, list(copies.values())
 
 
+_Wanted = Union["Introduced", "Renamed", Commit, Tag, str]
+_Read = Union[Fragment, Skipped, Note]
+
+
 class Contents:
     """The plan as fragments through `git cat-file --batch`, oldest first: each commit's new
     blobs, then its message; then the tag messages; then (with `head`) the blobs only HEAD's
     tree holds, whose findings only tell which tokens are still there. `numbered` reads any
     slice of that order on its own, so that parts can be read and scanned in parallel."""
 
+    unit = "blobs"
+    parallel_from = 6000  # objects (bench/bench_history.py)
+
     def __init__(self, cwd: str, plan: Plan, *, head: bool = True) -> None:
         self.cwd = cwd
         self.plan = plan
+        self.notes = plan.notes
         self.head = git.head_blobs(cwd) if head else set()
-        by_commit: dict[str, list[Introduced | Renamed]] = {}
-        for blob in plan.blobs:
-            by_commit.setdefault(blob.commit, []).append(blob)
-        for blob in plan.copies:
-            by_commit.setdefault(blob.commit, []).append(Renamed(blob))
         introduced = {blob.oid for blob in plan.blobs}
-        self.wanted: list[Introduced | Renamed | Commit | Tag | str] = []
-        for commit in plan.commits:
-            self.wanted += [*by_commit.get(commit.sha, ()), commit]
+        self.wanted = _in_order(plan.commits, plan.blobs, plan.copies)
         self.wanted += [*plan.loose, *plan.tags, *sorted(self.head - introduced)]
 
     def __len__(self) -> int:
         return len(self.wanted)
 
-    def __iter__(self) -> Iterator[Fragment | Skipped | Note]:
+    def __iter__(self) -> Iterator[_Read]:
         self.prepare()
         return (item for _position, item in self.numbered(0, len(self.wanted)))
 
-    def prepare(self) -> None:
+    def prepare(self, meanwhile: Callable[[], object] | None = None) -> None:
         """What must happen once before any part is read: a partial clone fetches the blobs
-        it lacks, all in one request."""
+        it lacks, all in one request. (`meanwhile` is for sources that wait for git.)"""
         if self.plan.partial:
             git.fetch_missing(
                 self.cwd, [_spec(want) for want in self.wanted if not isinstance(want, Renamed)]
             )
 
-    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, Fragment | Skipped | Note]]:
+    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, _Read]]:
         """wanted[start:stop] as (position in the whole order, item), one cat-file for them."""
-        wanted = self.wanted[start:stop]
-        store = lfs.Store(self.cwd)
-        read = [want for want in wanted if not isinstance(want, Renamed)]
-        objects = git.contents(self.cwd, [_spec(want) for want in read])
-        for position, want in enumerate(wanted, start):
-            if isinstance(want, Renamed):
-                blob = want.blob
-                origin = Origin(blob.commit, blob.author, blob.date, at_head=False)
-                at_head = blob.oid in self.head
-                yield position, Fragment(blob.path, b"", origin=origin, at_head=at_head)
-                continue
-            spec, blocks = next(objects)
-            if blocks is None:
-                yield position, Skipped(spec, MISSING)
-            elif isinstance(want, (str, Introduced)):
-                content, _pointer = store.content(blocks)
-                if content is None:
-                    yield position, LFS_NOTE
-                elif isinstance(want, str):
-                    yield position, Fragment(want, content, at_head=True)
-                else:
-                    origin = Origin(want.commit, want.author, want.date, at_head=False)
-                    at_head = want.oid in self.head
-                    yield position, Fragment(want.path, content, origin=origin, at_head=at_head)
-            elif isinstance(want, Commit):
-                origin = Origin(want.sha, want.author, want.date, at_head=False)
-                text = message(blocks)
-                yield position, Fragment(COMMIT_MESSAGE, text, origin=origin, kind=COMMIT_MESSAGE)
+        return enumerate(_read(self.cwd, self.wanted[start:stop], self.head), start)
+
+
+class Parts:
+    """A whole history (of HEAD, or of every ref) in parts of consecutive commits, oldest
+    first: each part lists what its commits brought in with its own `git diff-tree`, then
+    reads it as `Contents` does, so that forked workers list and read parts side by side
+    (`git log` alone took a third of a long history's scan before any blob was read). A
+    blob brought in again in a later part is read again there; only its first commit is
+    reported. Every blob of HEAD's tree came in with a commit of the whole history, so
+    there is nothing to read for HEAD alone. Positions count commits."""
+
+    unit = "commits"
+    # About where a pool starts to pay on bench/bench_history.py's repository, whose
+    # commits bring in four to five blobs each.
+    parallel_from = 1500
+
+    def __init__(self, cwd: str, selection: Sequence[str], notes: Sequence[str]) -> None:
+        self.cwd = cwd
+        self.notes = tuple(notes)
+        # git lists the commits, the tags and HEAD's tree while this process goes on.
+        self._commits = git.start_commits(cwd, selection)
+        self._tags = git.start_annotated_tags(cwd)
+        self._head = git.start_head_blobs(cwd)
+        self.commits: list[str] = []
+        self.tags: list[Tag] = []
+        self.head: set[str] = set()
+        self._prepared = False
+
+    def __len__(self) -> int:
+        self.prepare()
+        return len(self.commits)
+
+    def prepare(self, meanwhile: Callable[[], object] | None = None) -> None:
+        """Wait for git's lists, running `meanwhile` first."""
+        if self._prepared:
+            return
+        if meanwhile is not None:
+            meanwhile()
+        self.commits = self._commits()
+        shas = set(self.commits)
+        self.tags = [Tag(oid, name) for oid, name, target in self._tags() if target in shas]
+        self.head = self._head()
+        self._prepared = True
+
+    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, _Read | Tally]]:
+        """The commits [start:stop] (the tags with the last part): what each brought in,
+        then its message, at the commit's position."""
+        listed = git.diff_raw(self.cwd, self.commits[start:stop])
+        blobs, commits, submodules, copies = _parse_log(listed)
+        if submodules:
+            yield start, Tally(submodules, SUBMODULES)
+        wanted = _in_order(commits, blobs, copies)
+        if stop == len(self.commits):
+            wanted += self.tags
+        position = start
+        for want, item in zip(wanted, _read(self.cwd, wanted, self.head)):
+            yield min(position, stop - 1), item
+            position += isinstance(want, Commit)
+
+
+def _in_order(
+    commits: Iterable[Commit], blobs: Iterable[Introduced], copies: Iterable[Introduced]
+) -> list[_Wanted]:
+    """Each commit's new blobs (and blobs at new paths), then the commit itself."""
+    by_commit: dict[str, list[_Wanted]] = {}
+    for blob in blobs:
+        by_commit.setdefault(blob.commit, []).append(blob)
+    for blob in copies:
+        by_commit.setdefault(blob.commit, []).append(Renamed(blob))
+    wanted: list[_Wanted] = []
+    for commit in commits:
+        wanted += [*by_commit.get(commit.sha, ()), commit]
+    return wanted
+
+
+def _read(cwd: str, wanted: Sequence[_Wanted], head: set[str]) -> Iterator[_Read]:
+    """One item for each of `wanted`, in order, from one `git cat-file`: a blob (a str: a
+    blob of HEAD's tree) or a message as a fragment, a missing object as Skipped, a blob
+    whose git-lfs content is not here as a note."""
+    store = lfs.Store(cwd)
+    objects = git.contents(cwd, [_spec(want) for want in wanted if not isinstance(want, Renamed)])
+    for want in wanted:
+        if isinstance(want, Renamed):
+            blob = want.blob
+            origin = Origin(blob.commit, blob.author, blob.date, at_head=False)
+            yield Fragment(blob.path, b"", origin=origin, at_head=blob.oid in head)
+            continue
+        spec, blocks = next(objects)
+        if blocks is None:
+            yield Skipped(spec, MISSING)
+        elif isinstance(want, (str, Introduced)):
+            content, _pointer = store.content(blocks)
+            if content is None:
+                yield LFS_NOTE
+            elif isinstance(want, str):
+                yield Fragment(want, content, at_head=True)
             else:
-                headers, text = _split(blocks)
-                tagger, date = _tagger(headers)
-                origin = Origin(want.oid, tagger, date, at_head=False)
-                name = f"{TAG_MESSAGE} ({want.name[len('refs/tags/') :]})"
-                yield position, Fragment(name, text, origin=origin, kind=TAG_MESSAGE)
+                origin = Origin(want.commit, want.author, want.date, at_head=False)
+                yield Fragment(want.path, content, origin=origin, at_head=want.oid in head)
+        elif isinstance(want, Commit):
+            origin = Origin(want.sha, want.author, want.date, at_head=False)
+            text = message(blocks)
+            yield Fragment(COMMIT_MESSAGE, text, origin=origin, kind=COMMIT_MESSAGE)
+        else:
+            headers, text = _split(blocks)
+            tagger, date = _tagger(headers)
+            origin = Origin(want.oid, tagger, date, at_head=False)
+            name = f"{TAG_MESSAGE} ({want.name[len('refs/tags/') :]})"
+            yield Fragment(name, text, origin=origin, kind=TAG_MESSAGE)
 
 
 LFS_NOTE = Note(

@@ -1150,7 +1150,7 @@ class Terminal(io.StringIO):
         return True
 
 
-def progress_reporter(stream: io.StringIO) -> Callable[[int, int, int], None]:
+def progress_reporter(stream: io.StringIO) -> Callable[[int, int, int, str], None]:
     from notion_leakguard import progress
 
     show = progress.reporter(stream)  # type: ignore[arg-type]
