@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, Union
 
 from notion_leakguard import archives, filenames
 from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, Tally, merge
-from notion_leakguard.scanner import scan_blocks
+from notion_leakguard.scanner import gated_out, scan_blocks
 from notion_leakguard.sources import FILE, Fragment, Item, OnDisk, blocks
 
 if TYPE_CHECKING:
@@ -183,9 +183,13 @@ def _scan_part(
             if item not in part.notes:
                 part.notes.append(item)
         else:
-            counted = _Counting(blocks(item.content))
-            findings = list(_findings(item, counted, part.notes, gate))
-            size += counted.total
+            if isinstance(item.content, bytes):  # most blobs: read whole, counted at once
+                findings = list(_findings(item, (item.content,), part.notes, gate))
+                size += len(item.content)
+            else:
+                counted = _Counting(blocks(item.content))
+                findings = list(_findings(item, counted, part.notes, gate))
+                size += counted.total
             if item.at_head:
                 part.head.update(f.fingerprint for f in findings)
             if item.origin is not None:
@@ -284,6 +288,18 @@ def _findings(
     """The fragment's findings; a file is looked into when it is an archive (what a limit
     or damage cut short goes to `notes`; each member goes through the `gate` too), and its
     path is a place too (`cache/ntn_….json`)."""
+    content = fragment.content
+    if (
+        gate is not None
+        and isinstance(content, bytes)
+        and fragment.kind == FILE
+        and fragment.first_line == 1
+        and archives.kind(content) is None
+        and gated_out(content, gate)
+    ):  # no archive, and nothing inside: only its path can hold a key
+        for finding in filenames.in_name(fragment.path, gate):
+            yield finding if fragment.origin is None else finding._replace(origin=fragment.origin)
+        return
     if fragment.kind != FILE or fragment.first_line != 1:
         pieces: Iterable[archives.Piece] = (archives.Piece(fragment.path, data),)
     else:

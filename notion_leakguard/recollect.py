@@ -81,9 +81,9 @@ def _blobs(
         if f.line and "\n" not in f.path:
             commit = f.origin.commit if f.origin is not None else revision or ""
             specs.setdefault(f"{commit}:{f.path}", f.path)
-    for spec, blocks in git.contents(cwd, list(specs)):
-        if blocks is not None:  # a missing object holds nothing to read
-            yield specs[spec], b"".join(blocks)
+    for spec, data in git.contents(cwd, list(specs)):
+        if data is not None:  # a missing object holds nothing to read
+            yield specs[spec], data if isinstance(data, bytes) else b"".join(data)
 
 
 def _candidates(data: bytes, path: str, findings: Iterable[Finding]) -> dict[str, Candidate]:

@@ -137,6 +137,13 @@ def scan_blocks(
         carry = buffer[keep:]
 
 
+def gated_out(data: bytes, gate: Callable[[bytes, bool], bool]) -> bool:
+    """Whether scan_blocks finds nothing in `data`, a whole file in one block from its
+    first line, because the gate rules out its one buffer: what scan_blocks decides for it,
+    without a generator (most blobs of a history are small and hold no needle)."""
+    return encodings.text_encoding(data) is None and not gate(data, _is_binary(data))
+
+
 _UNCOUNTED = 16 << 20  # bytes of passed-over buffers kept before their lines are counted
 
 

@@ -299,3 +299,45 @@ def test_buffers_passed_over_hold_bounded_memory() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 2 * scanner._UNCOUNTED
+
+
+def test_a_history_read_in_parts_finds_the_same_with_and_without_the_accelerator(
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blobs read whole skip the scanner when the pre-check turns them away
+    (scanner.gated_out): every hidden form, in a gzip, as UTF-16, in a name, in a blob read
+    in blocks, and next to blobs that hold nothing, by parts read in parallel."""
+    import gzip
+
+    from notion_leakguard.commands.scan import scan_history
+    from notion_leakguard.sources import history
+
+    repo = in_git_dir
+    rng = random.Random(5)
+    named = tokens.api_token(rng)  # in a file's name, nowhere else
+    zipped, wide, far = tokens.api_token(rng), tokens.legacy_token(rng), tokens.api_token(rng)
+    extra = [
+        gzip.compress(b"x = 1\n" + zipped.encode() + b"\n", mtime=0),
+        f"K = '{wide}'\n".encode("utf-16"),
+        b"big = 1\n" * (1 << 18) + far.encode() + b"\n",  # 2 MiB: read in blocks
+    ]
+    contents = CASES + extra
+    for index, data in enumerate(contents):
+        (repo / f"f{index % 7}.txt").write_bytes(data)
+        (repo / "plain.txt").write_text(f"nothing {index}\n" * 40)
+        if index == 5:
+            (repo / f"cache-{named}.json").write_text("{}")
+        git_run = ["git", "-c", "user.name=T", "-c", "user.email=t@e"]
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        subprocess.run([*git_run, "commit", "-qm", f"c{index}"], cwd=repo, check=True)
+    monkeypatch.setattr(history.Parts, "parallel_from", 1)
+    results = []
+    for setting in ("1", "0"):
+        monkeypatch.setenv(accelerator.ENV, setting)
+        results.append(scan_history(str(repo), [], all_refs=False, jobs=2))
+    assert results[0] == results[1]
+    found = results[0].findings
+    assert len(found) >= len(KEYS)
+    assert [f.path for f in found if f.line == 0] == [f"cache-{named}.json"]
+    expected = {tokens.preview(key) for key in (NTN, LEGACY, zipped, wide, far, named)}
+    assert expected <= {f.preview for f in found}

@@ -84,10 +84,13 @@ def lfs_store(cwd: str) -> str:
 _CHUNK = 1 << 20
 
 
-def contents(cwd: str, specs: Sequence[str]) -> Iterator[tuple[str, Iterator[bytes] | None]]:
-    """Each object's bytes (`specs`: object ids or `rev:path`), in blocks, from one
-    `git cat-file --batch`; None for an object the repository lacks (a broken clone, pruned
-    objects). Each block iterator must be consumed before the next object is asked for."""
+def contents(
+    cwd: str, specs: Sequence[str]
+) -> Iterator[tuple[str, bytes | Iterator[bytes] | None]]:
+    """Each object's bytes (`specs`: object ids or `rev:path`) from one `git cat-file
+    --batch`: up to _CHUNK as they are, a larger object in blocks; None for an object the
+    repository lacks (a broken clone, pruned objects). Each block iterator must be consumed
+    before the next object is asked for."""
     import subprocess  # here: a pre-commit run never reads objects this way
 
     try:
@@ -114,7 +117,14 @@ def contents(cwd: str, specs: Sequence[str]) -> Iterator[tuple[str, Iterator[byt
             if header[-1:] == [b"missing"]:
                 yield spec, None
             elif len(header) == 3 and header[1] in (b"blob", b"commit", b"tag"):
-                yield spec, _blocks(process.stdout, int(header[2]))
+                size = int(header[2])
+                # Most objects are small: read at once, without a generator around them.
+                yield (
+                    spec,
+                    _whole(process.stdout, size)
+                    if size <= _CHUNK
+                    else _blocks(process.stdout, size),
+                )
             else:
                 answer = b" ".join(header).decode(errors="replace") or "nothing"
                 raise LeakguardError(f"git cat-file: unexpected answer for {spec}: {answer}")
@@ -132,6 +142,14 @@ def _feed(stdin: IO[bytes], specs: Sequence[str]) -> None:
         stdin.close()
     except (BrokenPipeError, ValueError):
         pass  # the reader stopped early
+
+
+def _whole(stream: IO[bytes], size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) < size:
+        raise LeakguardError("git cat-file ended early")
+    stream.read(1)  # the newline after each object
+    return data
 
 
 def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:

@@ -347,13 +347,15 @@ def _spec(want: Introduced | Commit | Tag | str) -> str:
     return want.sha if isinstance(want, Commit) else want.oid
 
 
-def message(blocks: Iterable[bytes]) -> bytes:
-    """The message of a commit or tag object: what follows its headers."""
-    return _split(blocks)[1]
+def message(data: bytes | Iterable[bytes]) -> bytes:
+    """The message of a commit or tag object (its bytes, or its blocks): what follows its
+    headers."""
+    return _split(data)[1]
 
 
-def _split(blocks: Iterable[bytes]) -> tuple[bytes, bytes]:
-    headers, _, text = b"".join(blocks).partition(b"\n\n")
+def _split(data: bytes | Iterable[bytes]) -> tuple[bytes, bytes]:
+    whole = data if isinstance(data, bytes) else b"".join(data)
+    headers, _, text = whole.partition(b"\n\n")
     return headers, text
 
 

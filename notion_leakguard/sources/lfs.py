@@ -24,15 +24,21 @@ class Store:
         self.cwd = cwd
         self.directory: str | None = None
 
-    def content(self, blocks: Iterator[bytes]) -> tuple[Content | None, bool]:
-        """A blob's content to scan: the blob itself, or for a pointer the LFS object it
-        points at (None when the store lacks it); and whether it was a pointer."""
-        first = next(blocks, b"")
-        oid = pointer(first)
-        if oid is None:
-            return chain([first], blocks), False
-        for _rest in blocks:  # read to its end: the next object follows in the same stream
-            pass
+    def content(self, blob: bytes | Iterator[bytes]) -> tuple[Content | None, bool]:
+        """A blob's content to scan (`blob`: its bytes, or its blocks): the blob itself, or
+        for a pointer the LFS object it points at (None when the store lacks it); and
+        whether it was a pointer."""
+        if isinstance(blob, bytes):
+            oid = pointer(blob)
+            if oid is None:
+                return blob, False
+        else:
+            first = next(blob, b"")
+            oid = pointer(first)
+            if oid is None:
+                return chain([first], blob), False
+            for _rest in blob:  # read to its end: the next object follows in the same stream
+                pass
         if self.directory is None:
             from notion_leakguard import git
 
