@@ -37,10 +37,14 @@ def run(
     tasks: Iterable[tuple[Any, ...]],
     workers: int,
     done: Callable[[R], None] | None = None,
+    *,
+    ahead: int = _AHEAD,
 ) -> list[R]:
     """`function(*task)` for every task, in worker processes; the results in the tasks'
     order. `tasks` is consumed lazily, as workers need more. `done` is told each result as
-    it arrives (in this process). An exception a call raised is raised here."""
+    it arrives (in this process). An exception a call raised is raised here. `ahead`: the
+    tasks a worker holds at most (1 for long tasks: none waits at a busy worker while
+    another is idle)."""
     workers = max(1, workers)
     if sys.platform != "linux":
         return _with_executor(function, tasks, workers, done)
@@ -48,7 +52,7 @@ def run(
     try:
         for _ in range(workers):
             pool.append(_Worker.fork(function, pool))
-        return _dispatch(pool, iter(tasks), done)
+        return _dispatch(pool, iter(tasks), done, ahead)
     finally:
         for worker in pool:
             worker.stop()
@@ -148,7 +152,10 @@ class _Worker:
 
 
 def _dispatch(
-    pool: list[_Worker], tasks: Iterator[tuple[Any, ...]], done: Callable[[R], None] | None
+    pool: list[_Worker],
+    tasks: Iterator[tuple[Any, ...]],
+    done: Callable[[R], None] | None,
+    most: int,
 ) -> list[R]:
     """Hand out the tasks, a few taken ahead of need: each worker holds a second one while
     many remain, and only one once few do, so that at the end no worker waits idle while
@@ -160,15 +167,18 @@ def _dispatch(
     by_fd = {fd: worker for worker in pool for fd in worker.fds()}
     while True:
         for worker in sorted(pool, key=lambda w: len(w.running)):
-            ahead = _AHEAD if more or len(ready) > len(pool) else 1
+            ahead = most if more or len(ready) > len(pool) else 1
             while ready and len(worker.running) < ahead:
                 worker.send(sent, ready.popleft())
                 sent += 1
         if not more and not ready and not any(worker.running for worker in pool):
             return [results[index] for index in range(sent)]
         # Take the next task now (one at a time: a worker may finish meanwhile), or wait.
+        # Not while a task is still being written: taking one may wait (on a source that
+        # is still being listed), and a worker must not wait for the rest of its task.
         timeout = None
-        if more and len(ready) < _AHEAD * len(pool):
+        writing = any(worker.outbox for worker in pool)
+        if more and len(ready) < most * len(pool) and not writing:
             task = next(tasks, None)
             more = task is not None
             if task is not None:

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
-from typing import TYPE_CHECKING, NamedTuple, Protocol, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Union
 
 from notion_leakguard import archives, filenames
 from notion_leakguard.findings import Finding, Note, ScanResult, Skipped, Tally, merge
@@ -80,18 +80,18 @@ def scan(
 _HistoryItem = Union[Fragment, Skipped, Note, Tally]
 
 
-class Numbered(Protocol):
-    """A history source that can read any slice of its order on its own (sources.history),
-    each item at its position in that order. Below `parallel_from` positions one process
-    reads it faster than a pool does."""
+class History(Protocol):
+    """A history source (sources.history) in parts that can each be read on its own, each
+    item at its position in the whole order."""
 
-    parallel_from: int
+    def prepare(self, meanwhile: Callable[[], object] | None = None) -> None:
+        """What must happen before any part is read (`meanwhile` runs while git works)."""
 
-    def __len__(self) -> int: ...
+    def parts(self, count: int) -> Iterator[tuple[Any, bool]]:
+        """The parts, about `count` of them (one when there is too little to share), as
+        they become known, each with whether more follow; each must pickle."""
 
-    def prepare(self, meanwhile: Callable[[], object] | None = None) -> None: ...
-
-    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, _HistoryItem]]: ...
+    def read(self, part: Any) -> Iterator[tuple[int, _HistoryItem]]: ...
 
 
 # Each part has its own git processes; more parts even out parts of unequal weight.
@@ -99,7 +99,7 @@ _PARTS_PER_WORKER = 2
 
 
 def scan_history(
-    source: Numbered,
+    source: History,
     *,
     root: str,
     progress: Callable[[int, int], None] | None = None,
@@ -115,11 +115,14 @@ def scan_history(
     may_fork = workers >= 2 and sys.platform == "linux"
     gates: list[Gate | None] = []  # loaded while git lists the history, if the source waits
     source.prepare(lambda: gates.append(_gate()) if may_fork else None)
-    total = len(source)
-    if not may_fork or total < source.parallel_from:
-        parts = [_scan_part(source.numbered(0, total), progress, gates[0] if gates else None)]
-    else:
-        parts = _scan_parts(source, total, workers, progress)
+    listed = source.parts(workers * _PARTS_PER_WORKER if may_fork else 1)
+    opening = next(listed, None)
+    pending = chain([opening[0]] if opening else [], (part for part, _more in listed))
+    if not may_fork or not (opening and opening[1]):  # one part: read here
+        gate = gates[0] if gates else None
+        parts = [_scan_part(source.read(part), progress, gate) for part in pending]
+    else:  # the workers start on the first part while the source still lists the next
+        parts = _scan_parts(source, pending, workers, progress)
     first: dict[str, Finding] = {}
     head: set[str] = set()
     for part in parts:  # in order: positions ascend across parts
@@ -170,8 +173,10 @@ def _scan_part(
 ) -> _Part:
     part = _Part([], set(), [], [], [], 0, 0, 0)
     scanned = size = 0
-    last = -1  # the position of the items before: told to `progress` once they are all read
+    first = last = -1  # the position of the items before: told to `progress` once all read
     for position, item in items:
+        if first < 0:
+            first = position
         if progress is not None and position != last and last >= 0:
             progress(last + 1, size)
         last = position
@@ -197,23 +202,24 @@ def _scan_part(
                 part.found.extend(findings)
     if progress is not None and last >= 0:
         progress(last + 1, size)
-    return part._replace(scanned=scanned, size=size)
+    return part._replace(scanned=scanned, size=size, read=last - first + 1 if last >= 0 else 0)
 
 
-_SOURCE: Numbered | None = None  # what forked workers read their parts of
+_SOURCE: History | None = None  # what forked workers read their parts of
 
 
 def _scan_parts(
-    source: Numbered, total: int, workers: int, progress: Callable[[int, int], None] | None
+    source: History,
+    parts: Iterator[Any],
+    workers: int,
+    progress: Callable[[int, int], None] | None,
 ) -> list[_Part]:
     from notion_leakguard import forkpool
 
     global _SOURCE
-    count = workers * _PARTS_PER_WORKER
-    bounds = [total * index // count for index in range(count + 1)]
     _SOURCE = source  # inherited by the forked workers, not pickled
     _gate()  # loaded before the workers fork
-    read = [0, 0]  # objects, bytes
+    read = [0, 0]  # positions, bytes
 
     def done(part: _Part) -> None:
         assert progress is not None
@@ -222,15 +228,17 @@ def _scan_parts(
         progress(read[0], read[1])
 
     try:
-        slices = list(zip(bounds, bounds[1:]))
-        return forkpool.run(_scan_slice, slices, workers, done if progress else None)
+        tasks = ((part,) for part in parts)
+        # One part at a time for each worker: parts are long, and at the end of a history
+        # a part waiting at a busy worker would leave another one idle.
+        return forkpool.run(_scan_slice, tasks, workers, done if progress else None, ahead=1)
     finally:
         _SOURCE = None
 
 
-def _scan_slice(start: int, stop: int) -> _Part:
+def _scan_slice(part: Any) -> _Part:
     assert _SOURCE is not None
-    return _scan_part(_SOURCE.numbered(start, stop), gate=_gate())._replace(read=stop - start)
+    return _scan_part(_SOURCE.read(part), gate=_gate())
 
 
 def _rank(path: str) -> int:

@@ -330,7 +330,7 @@ def test_a_history_read_in_parts_finds_the_same_with_and_without_the_accelerator
         git_run = ["git", "-c", "user.name=T", "-c", "user.email=t@e"]
         subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
         subprocess.run([*git_run, "commit", "-qm", f"c{index}"], cwd=repo, check=True)
-    monkeypatch.setattr(history.Parts, "parallel_from", 1)
+    monkeypatch.setattr(history.Parts, "records", 20)
     results = []
     for setting in ("1", "0"):
         monkeypatch.setenv(accelerator.ENV, setting)

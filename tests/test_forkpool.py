@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +88,46 @@ def test_tasks_are_taken_as_workers_need_them() -> None:
 def test_tasks_and_answers_larger_than_a_pipe_do_not_block(size: int) -> None:
     data = [bytes([n]) * size for n in range(6)]
     assert forkpool.run(echo, ((d,) for d in data), 2) == [d[::-1] for d in data]
+
+
+def note_start_then_echo(data: bytes, marker: str) -> bytes:
+    with open(marker, "w") as out:
+        out.write("started")
+    return data[::-1]
+
+
+def test_a_worker_has_its_whole_task_before_the_next_is_drawn(tmp_path: Path) -> None:
+    """A source still being listed (history.Parts) may keep the next task waiting: the
+    task already handed out must reach its worker whole meanwhile, even when it is larger
+    than a pipe holds."""
+    marker = tmp_path / "started"
+
+    def tasks() -> Iterator[tuple[bytes, str]]:
+        yield b"x" * (3 << 20), str(marker)
+        deadline = time.monotonic() + 20
+        while not marker.exists():  # the next task only once the first one runs
+            assert time.monotonic() < deadline, "the first task never reached its worker"
+            time.sleep(0.005)
+        yield b"y", str(tmp_path / "second")
+
+    answers = forkpool.run(note_start_then_echo, tasks(), 2, ahead=1)
+    assert answers == [b"x" * (3 << 20), b"y"]
+
+
+def test_with_one_task_ahead_a_worker_holds_one() -> None:
+    drawn = []
+
+    def tasks() -> Iterator[tuple[int, int]]:
+        for n in range(200):
+            drawn.append(n)
+            yield n, -1
+
+    at_first_answer: list[int] = []
+    answers = forkpool.run(
+        fail_on, tasks(), 2, lambda _: at_first_answer.append(len(drawn)), ahead=1
+    )
+    assert answers == list(range(200))
+    assert at_first_answer[0] <= 5  # one running per worker, two waiting here, one in hand
 
 
 def test_an_exception_in_a_task_is_raised_here() -> None:

@@ -1052,20 +1052,86 @@ def _every_kind_of_commit(repo: Path) -> None:
     _staged(repo, "last")
 
 
-def test_a_history_listed_in_parts_is_what_git_log_lists(in_git_dir: Path) -> None:
+def test_a_listing_is_cut_only_between_commits_whatever_names_look_like(
+    in_git_dir: Path,
+) -> None:
     from notion_leakguard import git as leakguard_git
+    from notion_leakguard.sources import history as history_source
 
     repo = in_git_dir
     _every_kind_of_commit(repo)
+    root, other = rev(repo, "HEAD~4"), rev(repo, "HEAD~5")
+    # Names that look like a commit's header in the listing: a path, and an author.
+    write(repo, f"\x01{other}", "a path like a header\n")
+    write(repo, ":no record", "a path like a record\n")
+    git("add", f"\x01{other}", ":(literal):no record", cwd=repo)
+    # git commit would drop the \x01 that starts the author's name: an object made by hand.
+    tree, head = git("write-tree", cwd=repo).strip(), rev(repo, "HEAD")
+    made = f"tree {tree}\nparent {head}\nauthor \x01{root} <a@e> 1700000000 +0000\n"
+    made += "committer T <t@e> 1700000000 +0000\n\nnames\n"
+    oid = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "commit", "-w", "--stdin", "--literally"],
+            cwd=repo,
+            input=made.encode(),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git("update-ref", "refs/heads/main", oid, cwd=repo)
+    write(repo, "after.txt", "after\n")
+    git("add", "after.txt", cwd=repo)
+    _staged(repo, "after them")
     cwd = str(repo)
     whole = leakguard_git.log_raw(cwd, ["--end-of-options", "HEAD"])
-    commits = leakguard_git.start_commits(cwd, ["--end-of-options", "HEAD"])()
-    assert commits == git("rev-list", "--topo-order", "--reverse", "HEAD", cwd=repo).split()
-    assert len(commits) == 11
-    assert whole.count(b"\x01") > len(commits)  # merges are listed once per parent
-    for size in (1, 2, 4, len(commits)):
-        parts = [commits[start : start + size] for start in range(0, len(commits), size)]
-        assert b"".join(leakguard_git.diff_raw(cwd, part) for part in parts) == whole
+    blobs, commits, submodules, _copies = history_source._parse_log(whole)
+    assert submodules == 6 and len(commits) == 13  # merges list a gitlink per parent
+    assert any(c.author == f"\x01{root}" for c in commits)
+    # Wherever the listing received so far ends, a cut lands only where a commit starts
+    # (its first listing, for a merge), found by reading the fields in order as the
+    # parser does.
+    starts, offset, fields, last_sha = set(), 0, whole.split(b"\0"), b""
+    skip = 0
+    for field in fields:
+        if skip:
+            skip -= 1
+        elif field.startswith(b"\x01"):
+            if field != last_sha:
+                starts.add(offset + 1)  # (+1: a NUL is made up before the first field)
+            last_sha, skip = field, 2
+        elif field.lstrip(b"\n").startswith(b":"):
+            skip = 1
+        offset += len(field) + 1
+    assert len(starts) == len(commits)
+    listing = bytearray(b"\0" + whole)
+    for stop in range(1, len(listing) + 1):
+        at = history_source._last_commit(listing, stop)
+        assert at == 0 or at in starts, (stop, at)
+    for records in (1, 2, 5, -1):
+        for size in (1, 7, 64, 4096, len(whole)):
+            chunks = [whole[i : i + size] for i in range(0, len(whole), size)]
+            shas: set[bytes] = set()
+            pieces = list(history_source._cut(chunks, records, shas))
+            assert b"".join(piece for piece, _count, _more in pieces) == whole
+            assert [more for _piece, _count, more in pieces] == [True] * (len(pieces) - 1) + [False]
+            assert {c.sha.encode() for c in commits} <= shas
+            parsed = [history_source._parse_log(piece) for piece, _count, _more in pieces]
+            # Each commit, with all it brought in, in one piece only (a merge's two
+            # listings too), in order.
+            assert [c for p in parsed for c in p[1]] == commits
+            # (a later piece reads again a blob an earlier one brought in: a merge lists
+            # what its second parent's side changed)
+            assert {b.oid for p in parsed for b in p[0]} == {b.oid for b in blobs}
+            assert sum(p[2] for p in parsed) == submodules
+            # Commits are counted for progress only, by what looks like a header.
+            counted = sum(count for _piece, count, _more in pieces)
+            assert len(commits) <= counted <= whole.count(b"\0\x01") + 1
+            if records == 1 and size == 1:  # a cut at each commit that surely is one
+                assert len(pieces) >= len(commits) - 3
+            if records == -1:
+                assert len(pieces) == 1
 
 
 def test_submodule_changes_of_all_parts_add_up_to_one_note(
@@ -1081,7 +1147,7 @@ def test_submodule_changes_of_all_parts_add_up_to_one_note(
         if number % 4 == 1:
             _gitlink(repo, "vendor/sub", number)
         _staged(repo, f"commit {number}")
-    monkeypatch.setattr(history_source.Parts, "parallel_from", 1)
+    monkeypatch.setattr(history_source.Parts, "records", 1)  # a part for each commit
     expected = ["4 submodule change(s) skipped: scan each submodule on its own"]
     for jobs in (1, 2):
         result = scan_history(str(repo), [], all_refs=False, jobs=jobs)

@@ -315,7 +315,7 @@ def test_a_long_history_read_in_parallel_reports_what_one_process_does(
     )
     git("reset", "-q", "--hard", "main", cwd=in_git_dir)
 
-    monkeypatch.setattr(history.Parts, "parallel_from", 200)  # parts of ~175 commits
+    monkeypatch.setattr(history.Parts, "records", 500)  # parts of about 125 commits
     pools: list[int] = []
     real_run = forkpool.run
 

@@ -10,6 +10,7 @@ them side by side.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple, Union
@@ -185,8 +186,8 @@ _Read = Union[Fragment, Skipped, Note]
 class Contents:
     """The plan as fragments through `git cat-file --batch`, oldest first: each commit's new
     blobs, then its message; then the tag messages; then (with `head`) the blobs only HEAD's
-    tree holds, whose findings only tell which tokens are still there. `numbered` reads any
-    slice of that order on its own, so that parts can be read and scanned in parallel."""
+    tree holds, whose findings only tell which tokens are still there. Any slice of that
+    order can be read on its own, so that parts can be read and scanned in parallel."""
 
     unit = "blobs"
     parallel_from = 6000  # objects (bench/bench_history.py)
@@ -205,7 +206,7 @@ class Contents:
 
     def __iter__(self) -> Iterator[_Read]:
         self.prepare()
-        return (item for _position, item in self.numbered(0, len(self.wanted)))
+        return (item for _position, item in self.read((0, len(self.wanted))))
 
     def prepare(self, meanwhile: Callable[[], object] | None = None) -> None:
         """What must happen once before any part is read: a partial clone fetches the blobs
@@ -215,67 +216,168 @@ class Contents:
                 self.cwd, [_spec(want) for want in self.wanted if not isinstance(want, Renamed)]
             )
 
-    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, _Read]]:
+    def parts(self, count: int) -> Iterator[tuple[tuple[int, int], bool]]:
+        """Slices of the order: `count` of them, or one below `parallel_from` objects."""
+        total = len(self.wanted)
+        count = count if total >= self.parallel_from else 1
+        bounds = [total * index // count for index in range(count + 1)]
+        return ((part, part[1] < total) for part in zip(bounds, bounds[1:]))
+
+    def read(self, part: tuple[int, int]) -> Iterator[tuple[int, _Read]]:
         """wanted[start:stop] as (position in the whole order, item), one cat-file for them."""
+        start, stop = part
         return enumerate(_read(self.cwd, self.wanted[start:stop], self.head), start)
+
+
+class Listed(NamedTuple):
+    """A part of `Parts`: consecutive commits as `git log --raw` lists them."""
+
+    listing: bytes
+    first: int  # the position of its first commit
+    tags: tuple[Tag, ...]  # the last part's: the tags that point at a commit listed
 
 
 class Parts:
     """A whole history (of HEAD, or of every ref) in parts of consecutive commits, oldest
-    first: each part lists what its commits brought in with its own `git diff-tree`, then
-    reads it as `Contents` does, so that forked workers list and read parts side by side
-    (`git log` alone took a third of a long history's scan before any blob was read). A
-    blob brought in again in a later part is read again there; only its first commit is
-    reported. Every blob of HEAD's tree came in with a commit of the whole history, so
-    there is nothing to read for HEAD alone. Positions count commits."""
+    first, cut from one `git log --raw` as git writes it: a worker reads a part (as
+    `Contents` does) while git still lists the next ones, instead of all of the listing
+    being parsed first. A blob brought in again in a later part is read again there; only
+    its first commit is reported. Every blob of HEAD's tree came in with a commit of the
+    whole history, so there is nothing to read for HEAD alone. Positions count commits."""
 
     unit = "commits"
-    # About where a pool starts to pay on bench/bench_history.py's repository, whose
-    # commits bring in four to five blobs each.
-    parallel_from = 1500
+    records = 1000  # blob records in a part, about (bench/bench_history.py)
 
     def __init__(self, cwd: str, selection: Sequence[str], notes: Sequence[str]) -> None:
         self.cwd = cwd
         self.notes = tuple(notes)
-        # git lists the commits, the tags and HEAD's tree while this process goes on.
-        self._commits = git.start_commits(cwd, selection)
+        # git lists the history, the tags and HEAD's tree while this process goes on.
+        self._log = git.start_log(cwd, selection)
         self._tags = git.start_annotated_tags(cwd)
         self._head = git.start_head_blobs(cwd)
-        self.commits: list[str] = []
-        self.tags: list[Tag] = []
         self.head: set[str] = set()
+        self.listed = 0  # commits listed so far
         self._prepared = False
 
     def __len__(self) -> int:
-        self.prepare()
-        return len(self.commits)
+        return self.listed
 
     def prepare(self, meanwhile: Callable[[], object] | None = None) -> None:
-        """Wait for git's lists, running `meanwhile` first."""
+        """Wait for HEAD's tree, running `meanwhile` first."""
         if self._prepared:
             return
         if meanwhile is not None:
             meanwhile()
-        self.commits = self._commits()
-        shas = set(self.commits)
-        self.tags = [Tag(oid, name) for oid, name, target in self._tags() if target in shas]
         self.head = self._head()
         self._prepared = True
 
-    def numbered(self, start: int, stop: int) -> Iterator[tuple[int, _Read | Tally]]:
-        """The commits [start:stop] (the tags with the last part): what each brought in,
-        then its message, at the commit's position."""
-        listed = git.diff_raw(self.cwd, self.commits[start:stop])
-        blobs, commits, submodules, copies = _parse_log(listed)
+    def parts(self, count: int) -> Iterator[tuple[Listed, bool]]:
+        """The parts as git lists them, each with whether more follow: the first of about a
+        quarter of `records` blobs, so that a worker starts soon, the others of about
+        `records`; the last also holds the annotated tags that point at a commit listed.
+        One part when `count` is 1."""
+        self.prepare()
+        shas: set[bytes] = set()
+        size = self.records if count > 1 else -1
+        last = Listed(b"", 0, ())
+        for listing, commits, more in _cut(self._log.output(), size, shas, first=size // 4):
+            part = Listed(listing, self.listed, ())
+            self.listed += commits
+            if more:
+                yield part, True
+            else:
+                last = part
+        tags = tuple(Tag(o, n) for o, n, target in self._tags() if target.encode() in shas)
+        yield last._replace(tags=tags), False
+
+    def read(self, part: Listed) -> Iterator[tuple[int, _Read | Tally]]:
+        """What each commit of the part brought in, then its message, at the commit's
+        position; then the tags it holds."""
+        blobs, commits, submodules, copies = _parse_log(part.listing)
         if submodules:
-            yield start, Tally(submodules, SUBMODULES)
-        wanted = _in_order(commits, blobs, copies)
-        if stop == len(self.commits):
-            wanted += self.tags
-        position = start
+            yield part.first, Tally(submodules, SUBMODULES)
+        wanted = _in_order(commits, blobs, copies) + list(part.tags)
+        position = part.first
+        last = part.first + max(len(commits) - 1, 0)
         for want, item in zip(wanted, _read(self.cwd, wanted, self.head)):
-            yield min(position, stop - 1), item
+            yield min(position, last), item
             position += isinstance(want, Commit)
+
+
+# A commit's header in the listing (after the NUL that ends the field before it): its sha.
+_HEADER = re.compile(rb"\0\x01([0-9a-f]{40}|[0-9a-f]{64})\0")
+_RECORD = re.compile(rb"\n?:")
+
+
+def _cut(
+    output: Iterable[bytes], records: int, shas: set[bytes], *, first: int = -1
+) -> Iterator[tuple[bytes, int, bool]]:
+    """`git log --raw -z` output (`_parse_log`'s input), given in chunks of any size, cut at
+    commits into pieces of at least `records` blob records, the first of at least `first`
+    (one piece when `records` is negative), each with about the number of commits it lists
+    (for progress) and whether more follow. `shas` gets every commit's sha (and any path
+    or name that looks like one: what it is for, finding the tags to read, only reads a
+    tag more then).
+
+    A field that starts like a header is one unless the field before it is a raw record
+    (then it is that record's path) or a header (then it is the author's name): a piece
+    is cut only where that holds, so that no name cuts a commit in two. The two listings
+    of a merge (-m) are not cut apart (were a name like a header between them, the merge
+    would be read in both pieces, reported at the first). Headers and records are counted
+    in C; only the few places to cut at are looked at in Python."""
+    # The piece being gathered, after the NUL that ends the field before it (made up for
+    # the first one).
+    buffer = bytearray(b"\0")
+    searched = 0  # where the next header may start
+    counted, found = 1, 0  # the records in buffer[:counted]
+    commits = 0  # the headers in buffer[:searched]
+    wanted = first if first > 0 else records
+    for chunk in output:
+        buffer += chunk
+        complete = buffer.rfind(b"\0") + 1  # every field before this is whole
+        headers = _HEADER.findall(buffer, searched, complete)
+        shas.update(headers)
+        commits += len(headers)
+        searched = complete - 1
+        found += _records(buffer, counted, complete)
+        counted = complete
+        if 0 <= wanted <= found:
+            at = _last_commit(buffer, complete)
+            if at:
+                rest = len(_HEADER.findall(buffer, at - 1, complete))
+                yield bytes(buffer[1:at]), commits - rest, True
+                del buffer[: at - 1]
+                searched, counted, commits = searched - at + 1, counted - at + 1, rest
+                found = _records(buffer, 1, counted)
+                wanted = records
+    if len(buffer) > 1:
+        yield bytes(buffer[1:]), commits, False
+
+
+def _last_commit(listing: bytearray, stop: int) -> int:
+    """Where the last commit header before `stop` starts (0: none but the first): not a
+    merge's listing against its second parent, nor a name that looks like a header."""
+    at = stop
+    while True:
+        at = listing.rfind(b"\0\x01", 0, at - 1) + 1
+        if at <= 1:
+            return 0
+        match = _HEADER.match(listing, at - 1, stop)
+        if match is None:
+            continue
+        previous = listing[listing.rfind(b"\0", 0, at - 1) + 1 : at - 1]
+        if _RECORD.match(previous) or _HEADER.fullmatch(b"\0" + previous + b"\0"):
+            continue  # a path, or an author's name
+        before = listing.rfind(b"\0\x01", 0, at - 1) + 1
+        if before and listing[before : before + len(match.group(1)) + 1] == match.group()[1:-1]:
+            continue  # a merge, listed again against its next parent
+        return at
+
+
+def _records(listing: bytes | bytearray, start: int, stop: int) -> int:
+    """About how many raw records start in listing[start:stop]: all but the first of each
+    commit follow a NUL directly (the first follows a line break), so this counts those."""
+    return listing.count(b"\0:", start - 1, stop)
 
 
 def _in_order(
@@ -297,6 +399,8 @@ def _read(cwd: str, wanted: Sequence[_Wanted], head: set[str]) -> Iterator[_Read
     """One item for each of `wanted`, in order, from one `git cat-file`: a blob (a str: a
     blob of HEAD's tree) or a message as a fragment, a missing object as Skipped, a blob
     whose git-lfs content is not here as a note."""
+    if not wanted:
+        return
     store = lfs.Store(cwd)
     objects = git.contents(cwd, [_spec(want) for want in wanted if not isinstance(want, Renamed)])
     for want in wanted:
