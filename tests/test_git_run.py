@@ -113,3 +113,26 @@ def test_started_commands_run_side_by_side_and_answer_as_run_does(in_git_dir: Pa
 def test_starting_git_outside_a_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LeakguardError, match="not a directory"):
         git.start(["status"], cwd=str(tmp_path / "missing"))
+
+
+def test_a_command_not_wanted_after_all_is_stopped_and_reaped(in_git_dir: Path) -> None:
+    before = _open_fds()
+    # cat-file waits for the input this process has not written yet.
+    running = git.start(["cat-file", "--batch"], cwd=str(in_git_dir), stdin=b"HEAD\n")
+    pid = running.process.pid  # type: ignore[attr-defined]
+    running.stop()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped already: no zombie left
+    assert _open_fds() == before
+    running.stop()  # twice: nothing more to do
+
+
+def test_scanning_the_history_of_an_empty_repository_leaves_no_git_behind(
+    in_git_dir: Path,
+) -> None:
+    from notion_leakguard.commands.scan import scan_history
+
+    result = scan_history(str(in_git_dir), [], all_refs=False)
+    assert [note.text for note in result.notes] == ["no commits yet: there is no history to scan"]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process left, ended or not

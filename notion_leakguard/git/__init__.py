@@ -5,8 +5,8 @@ and history (re-exported here, so callers say `git.contents`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from notion_leakguard.errors import LeakguardError
 
@@ -20,6 +20,9 @@ _USER_SETTINGS = (
     *("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF", "GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS"),
     *("GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"),
 )
+
+
+T = TypeVar("T")
 
 
 class Completed(NamedTuple):
@@ -80,10 +83,28 @@ class Running:
         self.done = self.process.completed
         self._checked(self.done)
 
+    def stop(self) -> None:
+        """Stop a command whose answer is not wanted after all (before it was read)."""
+        self.process.stop()
+
     def _checked(self, done: Completed) -> Completed:
         if self.check and done.returncode != 0:
             raise LeakguardError(f"git {self.name} failed: {_stderr(done)}")
         return done
+
+
+class Answer(Generic[T]):
+    """What a started git command will tell, worked out from its answer when asked for."""
+
+    def __init__(self, running: Running, parse: Callable[[Completed], T]) -> None:
+        self.running = running
+        self.parse = parse
+
+    def __call__(self) -> T:
+        return self.parse(self.running.result())
+
+    def stop(self) -> None:
+        self.running.stop()
 
 
 class _Process:
@@ -94,6 +115,9 @@ class _Process:
 
     def chunks(self) -> Iterator[bytes]:
         raise NotImplementedError
+
+    def stop(self) -> None:
+        pass
 
 
 class _Finished(_Process):  # pragma: no cover (Windows)
@@ -111,8 +135,20 @@ class _Spawned(_Process):
         self.pid = pid
         self.fds = (out_fd, err_fd, in_fd)
         self.stdin = stdin
+        self.read = False  # chunks() took over the descriptors and the process
+
+    def stop(self) -> None:
+        if not self.read:
+            self.read = True
+            for fd in self.fds:
+                if fd >= 0:
+                    os.close(fd)
+            os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
 
     def chunks(self) -> Iterator[bytes]:
+        assert not self.read, "read once"
+        self.read = True
         try:
             err = yield from _relayed(*self.fds, self.stdin)
             _, status = os.waitpid(self.pid, 0)
@@ -365,6 +401,7 @@ from notion_leakguard.git.objects import (  # noqa: E402
 )
 
 __all__ = [
+    "Answer",
     "ListedFile",
     "Running",
     "annotated_tags",

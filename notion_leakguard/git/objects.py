@@ -7,11 +7,19 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO
 
 from notion_leakguard.errors import LeakguardError
-from notion_leakguard.git import _NEUTRAL, Running, _environment, run, start
+from notion_leakguard.git import (
+    _NEUTRAL,
+    Answer,
+    Completed,
+    Running,
+    _environment,
+    run,
+    start,
+)
 
 
 def _batch_check(cwd: str, oids: Sequence[str], form: str) -> dict[str, str | None]:
@@ -226,25 +234,18 @@ def annotated_tags(cwd: str) -> list[tuple[str, str, str]]:
     return start_annotated_tags(cwd)()
 
 
-def start_annotated_tags(cwd: str) -> Callable[[], list[tuple[str, str, str]]]:
-    running = start(
-        [
-            "for-each-ref",
-            "--format=%(objecttype)%00%(objectname)%00%(refname)%00%(*objectname)",
-            "refs/tags",
-        ],
-        cwd=cwd,
-    )
+def start_annotated_tags(cwd: str) -> Answer[list[tuple[str, str, str]]]:
+    tags = "--format=%(objecttype)%00%(objectname)%00%(refname)%00%(*objectname)"
+    return Answer(start(["for-each-ref", tags, "refs/tags"], cwd=cwd), _annotated)
 
-    def tags() -> list[tuple[str, str, str]]:
-        found = []
-        for line in running.result().stdout.decode(errors="replace").splitlines():
-            kind, oid, name, target = line.split("\0")
-            if kind == "tag":
-                found.append((oid, name, target))
-        return found
 
-    return tags
+def _annotated(result: Completed) -> list[tuple[str, str, str]]:
+    found = []
+    for line in result.stdout.decode(errors="replace").splitlines():
+        kind, oid, name, target = line.split("\0")
+        if kind == "tag":
+            found.append((oid, name, target))
+    return found
 
 
 def tag_target(cwd: str, tag: str) -> tuple[str, str]:
@@ -274,22 +275,22 @@ def head_blobs(cwd: str) -> set[str]:
     return start_head_blobs(cwd)()
 
 
-def start_head_blobs(cwd: str) -> Callable[[], set[str]]:
-    running = start(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=cwd, check=False)
+def start_head_blobs(cwd: str) -> Answer[set[str]]:
+    return Answer(
+        start(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=cwd, check=False), _blobs
+    )
 
-    def blobs() -> set[str]:
-        result = running.result()
-        if result.returncode:
-            return set()
-        found = set()
-        for entry in result.stdout.split(b"\0"):
-            meta, _, _path = entry.partition(b"\t")
-            parts = meta.split(b" ")
-            if len(parts) == 3 and parts[1] == b"blob":
-                found.add(parts[2].decode())
-        return found
 
-    return blobs
+def _blobs(result: Completed) -> set[str]:
+    if result.returncode:
+        return set()
+    found = set()
+    for entry in result.stdout.split(b"\0"):
+        meta, _, _path = entry.partition(b"\t")
+        parts = meta.split(b" ")
+        if len(parts) == 3 and parts[1] == b"blob":
+            found.add(parts[2].decode())
+    return found
 
 
 def head_files(cwd: str) -> dict[str, str]:

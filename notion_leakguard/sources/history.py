@@ -95,13 +95,22 @@ def source(cwd: str, revisions: Sequence[str], *, all_refs: bool) -> Contents | 
     bring in, and so does a partial clone, whose missing blobs are fetched all at once."""
     if revisions and not all_refs:
         return Contents(cwd, plan(cwd, revisions, all_refs=False))
-    if _unborn(cwd, all_refs=all_refs, revisions=revisions):
-        return Contents(cwd, Plan((), (), (), (NO_COMMITS,)))
     selection = ["--all"] if all_refs else ["--end-of-options", "HEAD"]
-    notes, partial = _state(cwd)
+    # git starts listing first (the longest wait), and the checks run meanwhile.
+    parts = Parts(cwd, selection)
+    try:
+        if _unborn(cwd, all_refs=all_refs, revisions=revisions):
+            parts.stop()
+            return Contents(cwd, Plan((), (), (), (NO_COMMITS,)))
+        notes, partial = _state(cwd)
+    except BaseException:
+        parts.stop()
+        raise
     if partial:
+        parts.stop()
         return Contents(cwd, select(cwd, selection))
-    return Parts(cwd, selection, notes)
+    parts.notes = tuple(notes)
+    return parts
 
 
 def select(cwd: str, selection: Sequence[str], tags: Sequence[Tag] | None = None) -> Plan:
@@ -248,19 +257,23 @@ class Parts:
     unit = "commits"
     records = 1000  # blob records in a part, about (bench/bench_history.py)
 
-    def __init__(self, cwd: str, selection: Sequence[str], notes: Sequence[str]) -> None:
+    def __init__(self, cwd: str, selection: Sequence[str]) -> None:
         self.cwd = cwd
-        self.notes = tuple(notes)
+        self.notes: tuple[str, ...] = ()
         # git lists the history, the tags and HEAD's tree while this process goes on.
         self._log = git.start_log(cwd, selection)
-        self._tags = git.start_annotated_tags(cwd)
-        self._head = git.start_head_blobs(cwd)
+        self._tags, self._head = git.start_annotated_tags(cwd), git.start_head_blobs(cwd)
         self.head: set[str] = set()
         self.listed = 0  # commits listed so far
         self._prepared = False
 
     def __len__(self) -> int:
         return self.listed
+
+    def stop(self) -> None:
+        """Stop git: the history is not to be read after all."""
+        for started in (self._log, self._tags, self._head):
+            started.stop()
 
     def prepare(self, meanwhile: Callable[[], object] | None = None) -> None:
         """Wait for HEAD's tree, running `meanwhile` first."""
