@@ -114,7 +114,7 @@ def scan_history(
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     may_fork = workers >= 2 and sys.platform == "linux"
     gates: list[Gate | None] = []  # loaded while git lists the history, if the source waits
-    source.prepare(lambda: gates.append(_gate()) if may_fork else None)
+    source.prepare(_before_forking(gates) if may_fork else None)
     listed = source.parts(workers * _PARTS_PER_WORKER if may_fork else 1)
     opening = next(listed, None)
     pending = chain([opening[0]] if opening else [], (part for part, _more in listed))
@@ -153,6 +153,19 @@ def _tallied(parts: Iterable[_Part]) -> tuple[Note, ...]:
         notes += part.notes
     tallies = [Note(f"{count} {text}") for text, count in counts.items()]
     return tuple(dict.fromkeys([*tallies, *notes]))
+
+
+def _before_forking(gates: list[Gate | None]) -> Callable[[], None]:
+    """What workers inherit, to be done while a source waits for git: the accelerator
+    loaded (into `gates`), and the pool's own preparations."""
+
+    def prepare() -> None:
+        from notion_leakguard import forkpool
+
+        gates.append(_gate())
+        forkpool.prepare()
+
+    return prepare
 
 
 class _Part(NamedTuple):
