@@ -49,19 +49,29 @@ def _gate() -> Gate | None:
         return None
     terminated = hyperscan.ScanTerminated
 
+    def on_text_match(needle: int, _start: int, _end: int, _flags: int, seen: set[str]) -> bool:
+        """Stop at a needle that stands alone, or at the second kind of the other two."""
+        kind = kinds[needle]
+        if kind == needles.ANY:
+            return True
+        seen.add(kind)
+        return len(seen) == 2  # KEY and NOTION
+
+    def on_binary_match(*_: Any) -> bool:
+        return True  # binary needles all stand alone
+
+    text_scratch, binary_scratch = scratches[text], scratches[binary]
+
     def holds_needle(buffer: bytes, is_binary: bool) -> bool:
-        seen: set[str] = set()
-        database = binary if is_binary else text
-
-        def on_match(needle: int, *_: Any) -> bool:
-            kind = needles.ANY if is_binary else kinds[needle]
-            if kind == needles.ANY:
-                return True
-            seen.add(kind)
-            return needles.KEY in seen and needles.NOTION in seen
-
+        # No function made per call: most buffers match nothing, and a history has many.
         try:
-            database.scan(buffer, match_event_handler=on_match, scratch=scratches[database])
+            if is_binary:
+                binary.scan(buffer, match_event_handler=on_binary_match, scratch=binary_scratch)
+            else:
+                seen: set[str] = set()
+                text.scan(
+                    buffer, match_event_handler=on_text_match, context=seen, scratch=text_scratch
+                )
         except terminated:
             return True
         return False

@@ -295,6 +295,12 @@ def _attribute(first: dict[str, Finding], finding: Finding) -> None:
     first[finding.fingerprint] = better._replace(origin=better.origin._replace(also=also))
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _in_name(path: str, gate: Gate | None) -> tuple[Finding, ...]:
+    """filenames.in_name, remembered: a history reads the same paths over and over."""
+    return tuple(filenames.in_name(path, gate))
+
+
 def fragment_findings(fragment: Fragment, notes: list[Note] | None = None) -> list[Finding]:
     """The findings of one fragment, read here (a caller that keeps its own order)."""
     return list(_findings(fragment, blocks(fragment.content), [] if notes is None else notes))
@@ -318,7 +324,7 @@ def _findings(
         and archives.kind(content) is None
         and gated_out(content, gate)
     ):  # no archive, and nothing inside: only its path can hold a key
-        for finding in filenames.in_name(fragment.path, gate):
+        for finding in _in_name(fragment.path, gate):
             yield finding if fragment.origin is None else finding._replace(origin=fragment.origin)
         return
     if fragment.kind != FILE or fragment.first_line != 1:
@@ -329,7 +335,7 @@ def _findings(
     for path, piece in pieces:
         found = scan_blocks(piece, path, first_line=fragment.first_line, gate=gate)
         if fragment.kind == FILE:
-            found = chain(filenames.in_name(path, gate), found)
+            found = chain(_in_name(path, gate), found)
         container = path == fragment.path  # the file itself (after its members, if any)
         for finding in found:
             if container and finding.fingerprint in members:

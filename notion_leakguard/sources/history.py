@@ -431,9 +431,9 @@ def _read(cwd: str, wanted: Sequence[_Wanted], head: set[str]) -> Iterator[_Read
                 yield LFS_NOTE
             elif isinstance(want, str):
                 yield Fragment(want, content, at_head=True)
-            else:
-                origin = Origin(want.commit, want.author, want.date, at_head=False)
-                yield Fragment(want.path, content, origin=origin, at_head=want.oid in head)
+            else:  # (positional arguments: a named tuple takes keywords slower)
+                origin = Origin(want.commit, want.author, want.date, False)
+                yield Fragment(want.path, content, 1, 1, origin, want.oid in head)
         elif isinstance(want, Commit):
             origin = Origin(want.sha, want.author, want.date, at_head=False)
             text = message(blocks)
