@@ -316,17 +316,17 @@ def _findings(
     or damage cut short goes to `notes`; each member goes through the `gate` too), and its
     path is a place too (`cache/ntn_….json`)."""
     content = fragment.content
-    if (
-        gate is not None
-        and isinstance(content, bytes)
-        and fragment.kind == FILE
-        and fragment.first_line == 1
-        and archives.kind(content) is None
-        and gated_out(content, gate)
-    ):  # no archive, and nothing inside: only its path can hold a key
-        for finding in _in_name(fragment.path, gate):
-            yield finding if fragment.origin is None else finding._replace(origin=fragment.origin)
-        return
+    if gate is not None and isinstance(content, bytes) and fragment.first_line == 1:
+        if fragment.kind != FILE:  # a message: nothing inside, nothing at all
+            if gated_out(content, gate):
+                return
+        elif archives.kind(content) is None and gated_out(content, gate):
+            # No archive, and nothing inside: only its path can hold a key.
+            for finding in _in_name(fragment.path, gate):
+                yield (
+                    finding if fragment.origin is None else finding._replace(origin=fragment.origin)
+                )
+            return
     if fragment.kind != FILE or fragment.first_line != 1:
         pieces: Iterable[archives.Piece] = (archives.Piece(fragment.path, data),)
     else:
