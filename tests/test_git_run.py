@@ -136,3 +136,23 @@ def test_scanning_the_history_of_an_empty_repository_leaves_no_git_behind(
     assert [note.text for note in result.notes] == ["no commits yet: there is no history to scan"]
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child of this process left, ended or not
+
+
+def test_objects_read_in_part_leave_no_git_behind(in_git_dir: Path) -> None:
+    cwd = str(in_git_dir)
+    for number in range(3):
+        (in_git_dir / f"f{number}.txt").write_text(f"{number}\n" * 50_000)
+    git.run(["add", "."], cwd=cwd)
+    git.run(["-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "three"], cwd=cwd)
+    specs = [f"HEAD:f{number}.txt" for number in range(3)] * 200  # more than a pipe holds
+    before = _open_fds()
+    read = git.contents(cwd, specs)
+    spec, data = next(read)
+    assert spec == "HEAD:f0.txt" and data == b"0\n" * 50_000
+    read.close()  # stopped early: git is stopped and reaped
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+    assert _open_fds() == before
+    whole = list(git.contents(cwd, [*specs, "HEAD:missing.txt"]))
+    assert [spec for spec, _data in whole] == [*specs, "HEAD:missing.txt"]
+    assert whole[-1][1] is None and whole[4][1] == b"1\n" * 50_000
