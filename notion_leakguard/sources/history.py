@@ -388,9 +388,9 @@ def _last_commit(listing: bytearray, stop: int) -> int:
 
 
 def _records(listing: bytes | bytearray, start: int, stop: int) -> int:
-    """About how many raw records start in listing[start:stop]: all but the first of each
-    commit follow a NUL directly (the first follows a line break), so this counts those."""
-    return listing.count(b"\0:", start - 1, stop)
+    """How many raw records start in listing[start:stop] (about: a name may look like
+    one): each follows a NUL, the first of a commit a NUL and a line break."""
+    return listing.count(b"\0:", start - 1, stop) + listing.count(b"\0\n:", start - 1, stop)
 
 
 def _in_order(
