@@ -17,6 +17,7 @@ import select
 import signal
 import struct
 import sys
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -144,11 +145,18 @@ class _Worker:
             raise WorkerError("a worker process ended before it finished its work")
 
     def stop(self) -> None:
-        """No more tasks: the worker sees the end of its pipe and exits; one still running
-        (this process is leaving on an error) is killed."""
+        """No more tasks: the worker sees the end of its pipe and exits. One still running
+        (this process is leaving on an error, or Ctrl-C) is interrupted, so that it stops
+        the processes it started (its git), and killed if it has not ended in 2 s."""
         for fd in self.fds():
             os.close(fd)
         if self.running:  # not reaped yet, so the pid is still this worker's
+            os.kill(self.pid, signal.SIGINT)
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                if os.waitpid(self.pid, os.WNOHANG)[0]:
+                    return
+                time.sleep(0.002)
             os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
 

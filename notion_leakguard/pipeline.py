@@ -251,7 +251,13 @@ def _scan_parts(
 
 def _scan_slice(part: Any) -> _Part:
     assert _SOURCE is not None
-    return _scan_part(_SOURCE.read(part), gate=_gate())
+    try:
+        return _scan_part(_SOURCE.read(part), gate=_gate())
+    except BaseException:  # interrupted: the part's git must not be left to init
+        from notion_leakguard import git
+
+        git.stop_started()
+        raise
 
 
 def _rank(path: str) -> int:

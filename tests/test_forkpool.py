@@ -154,3 +154,37 @@ def test_the_executor_used_elsewhere_gives_the_same() -> None:
     answers = forkpool._with_executor(square_and_pid, [(n,) for n in range(20)], 2, seen.append)
     assert [value for value, _ in answers] == [n * n for n in range(20)]
     assert len(seen) == 20
+
+
+def start_child_then_wait(marker: str, fail: bool) -> int:
+    """A task that starts a process of its own and, interrupted, stops it (as a history
+    part stops its git); or fails at once."""
+    if fail:
+        time.sleep(0.3)  # the other worker has started its child by then
+        raise ValueError("this task failed")
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child only sleeps)
+        time.sleep(30)
+        os._exit(0)
+    try:
+        time.sleep(30)
+    except KeyboardInterrupt:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        with open(marker, "w") as out:
+            out.write(str(child))
+        raise
+    return 0
+
+
+def test_a_worker_still_running_when_the_pool_stops_may_stop_what_it_started(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "stopped"
+    tasks = [(str(marker), False), (str(marker), True)]
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="this task failed"):
+        forkpool.run(start_child_then_wait, iter(tasks), 2, ahead=1)
+    assert time.monotonic() - started < 10  # not the 30 s the task would sleep
+    assert marker.exists(), "the running worker was killed before it could clean up"
+    assert _gone(int(marker.read_text()))

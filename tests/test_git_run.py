@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ def test_a_command_not_wanted_after_all_is_stopped_and_reaped(in_git_dir: Path) 
     before = _open_fds()
     # cat-file waits for the input this process has not written yet.
     running = git.start(["cat-file", "--batch"], cwd=str(in_git_dir), stdin=b"HEAD\n")
-    pid = running.process.pid  # type: ignore[attr-defined]
+    pid = running.process.child.pid  # type: ignore[attr-defined]
     running.stop()
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped already: no zombie left
@@ -156,3 +157,17 @@ def test_objects_read_in_part_leave_no_git_behind(in_git_dir: Path) -> None:
     whole = list(git.contents(cwd, [*specs, "HEAD:missing.txt"]))
     assert [spec for spec, _data in whole] == [*specs, "HEAD:missing.txt"]
     assert whole[-1][1] is None and whole[4][1] == b"1\n" * 50_000
+
+
+def test_stop_started_ends_every_git_this_process_left_running(in_git_dir: Path) -> None:
+    cwd = str(in_git_dir)
+    # Two left unread: one still waiting for its input, one ended and not reaped.
+    waiting = git.start(["cat-file", "--batch"], cwd=cwd, stdin=b"HEAD\n")
+    ended = git.start(["--version"], cwd=cwd)
+    time.sleep(0.2)
+    pids = [running.process.child.pid for running in (waiting, ended)]  # type: ignore[attr-defined]
+    git.stop_started()
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    assert git.run(["--version"], cwd=cwd).returncode == 0  # and git still runs after

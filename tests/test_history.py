@@ -11,8 +11,10 @@ import pty
 import random
 import re
 import shutil
+import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1152,3 +1154,50 @@ def test_submodule_changes_of_all_parts_add_up_to_one_note(
     for jobs in (1, 2):
         result = scan_history(str(repo), [], all_refs=False, jobs=jobs)
         assert [note.text for note in result.notes] == expected
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listed:
+            return [int(child) for child in listed.read().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+def test_ctrl_c_in_a_long_history_scan_leaves_no_process_behind(in_git_dir: Path) -> None:
+    repo = in_git_dir
+    rng = random.Random(11)
+    stream = []
+    for number in range(3000):  # a 30 KB file changed by every commit
+        row = rng.randbytes(15_000).hex()
+        text = "\n".join(row[i : i + 60] for i in range(0, len(row), 60)).encode()
+        stream.append(
+            f"commit refs/heads/main\ncommitter T <t@e> {1_600_000_000 + number} +0000\n"
+            f"data 2\nc\nM 100644 inline f{number % 5}.txt\ndata {len(text)}\n".encode()
+            + text
+            + b"\n"
+        )
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+    process = subprocess.Popen(
+        [*CLI, "scan", "--history", "--output", os.devnull],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a process group of its own, as a terminal's job
+    )
+    deadline = time.monotonic() + 30
+    # Interrupted while the workers read, one at least with its git cat-file.
+    while not any(_children(worker) for worker in _children(process.pid)):
+        assert process.poll() is None and time.monotonic() < deadline, "no workers seen"
+        time.sleep(0.002)
+    os.killpg(process.pid, signal.SIGINT)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert err.decode().strip().endswith("notion-leakguard: interrupted")
+    time.sleep(0.3)
+    # Nothing of its session is left, not even a process waiting to be reaped.
+    left = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "-s", str(process.pid)], capture_output=True, text=True
+    ).stdout.strip()
+    assert left == ""

@@ -91,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             err=True,
         )
         return EXIT_INTERNAL
+    finally:
+        started = sys.modules.get("notion_leakguard.git")
+        if started is not None:  # what an interrupted or failed command left running
+            started.stop_started()
     return code if isinstance(code, int) else EXIT_CLEAN
 
 

@@ -4,6 +4,7 @@ and history (re-exported here, so callers say `git.contents`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -130,9 +131,68 @@ class _Finished(_Process):  # pragma: no cover (Windows)
             yield self.stdout
 
 
-class _Spawned(_Process):
-    def __init__(self, pid: int, out_fd: int, err_fd: int, in_fd: int, stdin: bytes) -> None:
+class Child:
+    """A process this one started: waited for once, or killed and reaped once, whichever
+    comes first (so that no stale pid is ever signalled). Until then it is in
+    `_CHILDREN`, for `stop_started`."""
+
+    def __init__(self, pid: int) -> None:
         self.pid = pid
+        self.owner = os.getpid()  # (a forked worker inherits the set, not the children)
+        self.done = False
+        _CHILDREN.add(self)
+
+    def wait(self) -> int:
+        """Its exit status, once it ends."""
+        _, status = os.waitpid(self.pid, 0)
+        self._forget()
+        return status
+
+    def kill(self) -> None:
+        if self.done:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, 9)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self._forget()
+
+    def _forget(self) -> None:
+        self.done = True
+        _CHILDREN.discard(self)
+
+
+_CHILDREN: set[Child] = set()
+
+
+def stop_started() -> None:
+    """Kill and reap every git this process started and has not waited for: after an
+    interruption, what a suspended reader or a command started ahead left running
+    (else it would be left to init, which in a container may never reap it)."""
+    for child in list(_CHILDREN):
+        if child.owner == os.getpid():
+            child.kill()
+
+
+def spawn(command: list[str], actions: list[tuple[Any, ...]]) -> Child:
+    """`command` (git) started with posix_spawn with these file actions, and known as a
+    Child at once: Ctrl-C waits until then, so that no git is lost to an interruption
+    between the two (left to init, unreaped). git itself starts with no signal blocked."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.posix_spawnp(
+            command[0], command, _environment(), file_actions=actions, setsigmask=()
+        )
+        return Child(pid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+class _Spawned(_Process):
+    def __init__(self, child: Child, out_fd: int, err_fd: int, in_fd: int, stdin: bytes) -> None:
+        self.child = child
         self.fds = (out_fd, err_fd, in_fd)
         self.stdin = stdin
         self.read = False  # chunks() took over the descriptors and the process
@@ -143,18 +203,16 @@ class _Spawned(_Process):
             for fd in self.fds:
                 if fd >= 0:
                     os.close(fd)
-            os.kill(self.pid, 9)
-            os.waitpid(self.pid, 0)
+            self.child.kill()
 
     def chunks(self) -> Iterator[bytes]:
         assert not self.read, "read once"
         self.read = True
         try:
             err = yield from _relayed(*self.fds, self.stdin)
-            _, status = os.waitpid(self.pid, 0)
+            status = self.child.wait()
         except BaseException:  # interrupted, or the reader stopped: git must not outlive us
-            os.kill(self.pid, 9)
-            os.waitpid(self.pid, 0)
+            self.child.kill()
             raise
         self.completed = Completed(os.waitstatus_to_exitcode(status), b"", err)
 
@@ -196,7 +254,7 @@ def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> _Process:
     # git -C: before Python 3.13 posix_spawn cannot set the working directory itself.
     command = [argv[0], "-C", cwd, *argv[1:]]
     try:
-        pid = os.posix_spawnp(argv[0], command, _environment(), file_actions=actions)
+        child = spawn(command, actions)
     except BaseException:
         for fd in (out_read, in_write):
             if fd >= 0:
@@ -207,7 +265,7 @@ def _spawned(argv: list[str], cwd: str, stdin: bytes | None) -> _Process:
         for fd in (out_write, err_write, in_read):
             if fd >= 0:
                 os.close(fd)
-    return _Spawned(pid, out_read, err_read, in_write, stdin or b"")
+    return _Spawned(child, out_read, err_read, in_write, stdin or b"")
 
 
 def _relayed(out_fd: int, err_fd: int, in_fd: int, stdin: bytes) -> Generator[bytes, None, bytes]:
@@ -402,6 +460,7 @@ from notion_leakguard.git.objects import (  # noqa: E402
 
 __all__ = [
     "Answer",
+    "Child",
     "ListedFile",
     "Running",
     "annotated_tags",
@@ -426,6 +485,7 @@ __all__ = [
     "start_annotated_tags",
     "start_head_blobs",
     "start_log",
+    "stop_started",
     "tag_target",
     "top_level",
     "top_level_or_bare",

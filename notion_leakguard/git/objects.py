@@ -18,6 +18,7 @@ from notion_leakguard.git import (
     Running,
     _environment,
     run,
+    spawn,
     start,
 )
 
@@ -148,7 +149,7 @@ def _started(command: list[str], cwd: str, given: bytes) -> tuple[IO[bytes], Cal
         ]
         try:
             argv = [command[0], "-C", cwd, *command[1:]]
-            pid = os.posix_spawnp(command[0], argv, _environment(), file_actions=actions)
+            child = spawn(argv, actions)
         except BaseException:
             os.close(read_fd)
             raise
@@ -160,8 +161,7 @@ def _started(command: list[str], cwd: str, given: bytes) -> tuple[IO[bytes], Cal
 
         def stop() -> None:
             stream.close()
-            os.kill(pid, 9)  # (ended already, or stopped early: not reaped, so still git)
-            os.waitpid(pid, 0)
+            child.kill()  # (ended already, or stopped early)
 
         return stream, stop
     import subprocess  # elsewhere: a pre-commit run never reads objects this way
