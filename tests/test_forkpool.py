@@ -70,7 +70,10 @@ def test_results_come_back_in_the_order_of_the_tasks() -> None:
     assert all(_gone(pid) for pid in pids)  # every worker ended and was reaped
 
 
-def test_tasks_are_taken_as_workers_need_them() -> None:
+# Drawn at most when the first answer comes: with two tasks ahead, two running and two
+# waiting per worker, one in hand; with one, one running per worker, two waiting here.
+@pytest.mark.parametrize(("ahead", "most"), ((2, 9), (1, 5)))
+def test_tasks_are_taken_as_workers_need_them(ahead: int, most: int) -> None:
     drawn = []
 
     def tasks() -> Iterator[tuple[int, int]]:
@@ -79,9 +82,11 @@ def test_tasks_are_taken_as_workers_need_them() -> None:
             yield n, -1
 
     at_first_answer: list[int] = []
-    forkpool.run(fail_on, tasks(), 2, lambda _: at_first_answer.append(len(drawn)))
-    assert len(drawn) == 200
-    assert at_first_answer[0] <= 9  # two running and two waiting per worker, one in hand
+    answers = forkpool.run(
+        fail_on, tasks(), 2, lambda _: at_first_answer.append(len(drawn)), ahead=ahead
+    )
+    assert answers == list(range(200)) and len(drawn) == 200
+    assert at_first_answer[0] <= most
 
 
 @pytest.mark.parametrize("size", (1, 70_000, 3 << 20))
@@ -112,22 +117,6 @@ def test_a_worker_has_its_whole_task_before_the_next_is_drawn(tmp_path: Path) ->
 
     answers = forkpool.run(note_start_then_echo, tasks(), 2, ahead=1)
     assert answers == [b"x" * (3 << 20), b"y"]
-
-
-def test_with_one_task_ahead_a_worker_holds_one() -> None:
-    drawn = []
-
-    def tasks() -> Iterator[tuple[int, int]]:
-        for n in range(200):
-            drawn.append(n)
-            yield n, -1
-
-    at_first_answer: list[int] = []
-    answers = forkpool.run(
-        fail_on, tasks(), 2, lambda _: at_first_answer.append(len(drawn)), ahead=1
-    )
-    assert answers == list(range(200))
-    assert at_first_answer[0] <= 5  # one running per worker, two waiting here, one in hand
 
 
 def test_an_exception_in_a_task_is_raised_here() -> None:
