@@ -138,7 +138,8 @@ def scan_history(
         tuple(reported),
         files_scanned=sum(part.scanned for part in parts),
         notes=_tallied(parts),
-        unreadable=tuple(oid for part in parts for oid in part.unreadable),
+        # (a blob that parts bring in again is missing in each of them)
+        unreadable=tuple(dict.fromkeys(oid for part in parts for oid in part.unreadable)),
     )
     return merge([found])._replace(root=root)
 

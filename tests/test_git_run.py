@@ -5,6 +5,7 @@ descriptor left open, and a clear error without git."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -171,3 +172,43 @@ def test_stop_started_ends_every_git_this_process_left_running(in_git_dir: Path)
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
     assert git.run(["--version"], cwd=cwd).returncode == 0  # and git still runs after
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
+def test_git_starts_with_the_signals_python_ignores_back_to_their_defaults(
+    in_git_dir: Path,
+) -> None:
+    # Python ignores SIGPIPE (and a caller may ignore SIGXFSZ); subprocess restores both for
+    # the programs it starts, and so must git.run: a git that ignores SIGPIPE, and what it
+    # runs, report EPIPE errors instead of ending quietly.
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        shown = git.run(
+            ["-c", "alias.sig=!grep SigIgn /proc/self/status", "sig"], cwd=str(in_git_dir)
+        ).stdout
+    finally:
+        signal.signal(signal.SIGXFSZ, previous)
+    ignored = int(shown.split()[1], 16)
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN  # (in this process)
+    assert not ignored & (1 << (signal.SIGPIPE - 1)), shown
+    assert not ignored & (1 << (signal.SIGXFSZ - 1)), shown
+
+
+def test_objects_are_read_where_the_kernel_refuses_a_memory_file(
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    cwd = str(in_git_dir)
+    (in_git_dir / "a.txt").write_text("a\n")
+    git.run(["add", "a.txt"], cwd=cwd)
+    git.run(["-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "one"], cwd=cwd)
+
+    def refused(name: str, flags: int = 0) -> int:
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    assert list(git.contents(cwd, ["HEAD:a.txt", "HEAD:none"])) == [
+        ("HEAD:a.txt", b"a\n"),
+        ("HEAD:none", None),
+    ]

@@ -1201,3 +1201,78 @@ def test_ctrl_c_in_a_long_history_scan_leaves_no_process_behind(in_git_dir: Path
         ["ps", "-o", "pid=,stat=,args=", "-s", str(process.pid)], capture_output=True, text=True
     ).stdout.strip()
     assert left == ""
+
+
+def test_progress_ends_at_the_number_of_commits_with_merges_and_in_parts(
+    in_git_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notion_leakguard.commands.scan import scan_history
+    from notion_leakguard.sources import history as history_source
+
+    repo = in_git_dir
+    _every_kind_of_commit(repo)  # merges are listed once per parent
+    commits = len(git("rev-list", "HEAD", cwd=repo).split())
+    monkeypatch.setattr(history_source.Parts, "records", 2)
+    for jobs in (1, 2):
+        told: list[tuple[int, int, str]] = []
+
+        def tell(done: int, total: int, _size: int, unit: str, told: list[Any] = told) -> None:
+            told.append((done, total, unit))
+
+        scan_history(str(repo), [], all_refs=False, jobs=jobs, progress=tell)
+        assert told[-1] == (commits, commits, "commits")
+        assert all(done <= total for done, total, _unit in told)
+
+
+def test_cutting_a_commit_of_many_files_looks_at_each_byte_about_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A vendored tree in one commit comes in many chunks: the search for a place to cut
+    must not start over from the piece's beginning at each (it took 9 s for 400,000
+    files)."""
+    from notion_leakguard.sources import history as history_source
+
+    record = b":000000 100644 " + b"0" * 40 + b" " + b"1" * 40 + b" A\0"
+    listing = b"\x01" + b"a" * 40 + b"\0A\0" + b"2021-01-01T00:00:00+00:00\0\n"
+    listing += b"".join(record + f"vendor/file{n}.js\0".encode() for n in range(20_000))
+    listing += b"\x01" + b"b" * 40 + b"\0B\0" + b"2021-01-01T00:00:00+00:00\0\n" + record
+    listing += b"last.txt\0"
+    searched: list[int] = []
+    real = history_source._last_commit
+
+    def counted(buffer: bytearray, stop: int, start: int = 1) -> int:
+        searched.append(stop - start)
+        return real(buffer, stop, start)
+
+    monkeypatch.setattr(history_source, "_last_commit", counted)
+    chunks = [listing[i : i + 8192] for i in range(0, len(listing), 8192)]
+    pieces = list(history_source._cut(chunks, 10, set()))
+    assert [count for _piece, count, _more in pieces] == [1, 1]
+    assert b"".join(piece for piece, _count, _more in pieces) == listing
+    assert len(searched) > 100 and sum(searched) < 2 * len(listing)
+
+
+def test_a_missing_blob_brought_in_by_two_parts_is_reported_once() -> None:
+    """Two parts of a history may each bring in the same blob (a file comes back): when
+    the object store lacks it, both say so, and the scan reports it once."""
+    from collections.abc import Callable, Iterator
+
+    from notion_leakguard import pipeline
+    from notion_leakguard.findings import Skipped
+
+    missing = "ab" * 20
+
+    class TwoParts:
+        def prepare(self, meanwhile: Callable[[], object] | None = None) -> None:
+            pass
+
+        def parts(self, count: int) -> Iterator[tuple[int, bool]]:
+            yield 0, True
+            yield 1, False
+
+        def read(self, part: int) -> Iterator[tuple[int, Skipped]]:
+            yield part, Skipped(missing, "missing from the object store")
+
+    for jobs in (1, 2):
+        result = pipeline.scan_history(TwoParts(), root=".", jobs=jobs)
+        assert result.unreadable == (missing,)

@@ -141,12 +141,16 @@ def scan_history(
         root = git.top_level(cwd)
     except LeakguardError:
         root = cwd  # a bare repository: paths are from the top of the tree anyway
+    told = [0, 0]  # done, bytes
 
     def shown(done: int, size: int) -> None:
         assert progress is not None
+        told[:] = done, size
         progress(done, len(source), size, source.unit)
 
     result = pipeline.scan_history(source, root=root, progress=progress and shown, jobs=jobs)
+    if progress is not None and told[0] != len(source):  # the line ends, whatever was counted
+        progress(len(source), len(source), told[1], source.unit)
     return merge([result, ScanResult((), notes=tuple(map(Note, source.notes)))])
 
 

@@ -144,8 +144,16 @@ class Child:
 
     def wait(self) -> int:
         """Its exit status, once it ends."""
-        _, status = os.waitpid(self.pid, 0)
-        self._forget()
+        import signal
+
+        if hasattr(os, "waitid"):  # wait (interruptibly) without reaping: pid still ours
+            os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:  # reaped and forgotten together: Ctrl-C never finds a reaped pid here
+            _, status = os.waitpid(self.pid, 0)
+            self._forget()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         return status
 
     def kill(self) -> None:
@@ -177,13 +185,21 @@ def stop_started() -> None:
 def spawn(command: list[str], actions: list[tuple[Any, ...]]) -> Child:
     """`command` (git) started with posix_spawn with these file actions, and known as a
     Child at once: Ctrl-C waits until then, so that no git is lost to an interruption
-    between the two (left to init, unreaped). git itself starts with no signal blocked."""
+    between the two (left to init, unreaped). git starts with no signal blocked, and
+    SIGPIPE and SIGXFSZ back to their defaults, as subprocess would start it (Python
+    ignores them, and ignored signals are inherited)."""
     import signal
 
+    defaults = [getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name)]
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         pid = os.posix_spawnp(
-            command[0], command, _environment(), file_actions=actions, setsigmask=()
+            command[0],
+            command,
+            _environment(),
+            file_actions=actions,
+            setsigmask=(),
+            setsigdef=defaults,
         )
         return Child(pid)
     finally:

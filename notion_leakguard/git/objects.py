@@ -131,8 +131,8 @@ def _started(command: list[str], cwd: str, given: bytes) -> tuple[IO[bytes], Cal
     """`command` started in `cwd` with `given` as its input: what it writes, to read as it
     comes, and what stops it. On Linux the input waits in a memory file and git starts
     with posix_spawn: no thread to feed it, no `subprocess` for each worker to import."""
-    if sys.platform == "linux" and hasattr(os, "memfd_create"):
-        given_fd = os.memfd_create("notion-leakguard-input")
+    given_fd = _memory_file()
+    if given_fd >= 0:
         try:
             written = memoryview(given)
             while written:
@@ -186,6 +186,17 @@ def _started(command: list[str], cwd: str, given: bytes) -> tuple[IO[bytes], Cal
         writer.join()
 
     return process.stdout, ended
+
+
+def _memory_file() -> int:
+    """A file in memory (Linux), or -1 where there is none (other systems, or a kernel or
+    sandbox that refuses memfd_create)."""
+    if sys.platform != "linux" or not hasattr(os, "memfd_create"):
+        return -1
+    try:
+        return os.memfd_create("notion-leakguard-input")
+    except OSError:
+        return -1
 
 
 def _widen(pipe: int) -> None:

@@ -343,36 +343,50 @@ def _cut(
     buffer = bytearray(b"\0")
     searched = 0  # where the next header may start
     counted, found = 1, 0  # the records in buffer[:counted]
-    commits = 0  # the headers in buffer[:searched]
+    commits, last = 0, b""  # the headers in buffer[:searched] (a merge's once), the last
+    looked = 1  # no place to cut before this (a commit of many files comes in many chunks)
     wanted = first if first > 0 else records
     for chunk in output:
         buffer += chunk
         complete = buffer.rfind(b"\0") + 1  # every field before this is whole
         headers = _HEADER.findall(buffer, searched, complete)
         shas.update(headers)
-        commits += len(headers)
+        new, last = _distinct(headers, last)
+        commits += new
         searched = complete - 1
         found += _records(buffer, counted, complete)
         counted = complete
         if 0 <= wanted <= found:
-            at = _last_commit(buffer, complete)
+            at = _last_commit(buffer, complete, looked)
+            looked = max(looked, complete - 70)  # (a header is at most 67 bytes long)
             if at:
-                rest = len(_HEADER.findall(buffer, at - 1, complete))
+                rest = _distinct(_HEADER.findall(buffer, at - 1, complete), b"")[0]
                 yield bytes(buffer[1:at]), commits - rest, True
                 del buffer[: at - 1]
                 searched, counted, commits = searched - at + 1, counted - at + 1, rest
                 found = _records(buffer, 1, counted)
-                wanted = records
+                wanted, looked = records, 1
     if len(buffer) > 1:
         yield bytes(buffer[1:]), commits, False
 
 
-def _last_commit(listing: bytearray, stop: int) -> int:
-    """Where the last commit header before `stop` starts (0: none but the first): not a
-    merge's listing against its second parent, nor a name that looks like a header."""
+def _distinct(shas: list[bytes], last: bytes) -> tuple[int, bytes]:
+    """How many commits these headers list (a merge's listings follow one another), after
+    one listing `last`; and the last sha."""
+    count = 0
+    for sha in shas:
+        count += sha != last
+        last = sha
+    return count, last
+
+
+def _last_commit(listing: bytearray, stop: int, start: int = 1) -> int:
+    """Where the last commit header in listing[start:stop] starts (0: none there but the
+    piece's first): not a merge's listing against its second parent, nor a name that
+    looks like a header."""
     at = stop
     while True:
-        at = listing.rfind(b"\0\x01", 0, at - 1) + 1
+        at = listing.rfind(b"\0\x01", max(0, start - 1), at - 1) + 1
         if at <= 1:
             return 0
         match = _HEADER.match(listing, at - 1, stop)
