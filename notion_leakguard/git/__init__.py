@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -146,7 +147,7 @@ class Child:
         """Its exit status, once it ends."""
         import signal
 
-        if hasattr(os, "waitid"):  # wait (interruptibly) without reaping: pid still ours
+        if sys.platform == "linux":  # wait (interruptibly) without reaping: pid still ours
             os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:  # reaped and forgotten together: Ctrl-C never finds a reaped pid here
